@@ -1,0 +1,306 @@
+"""Training: Adam with an exponentially decaying learning rate, then L-BFGS on a fixed batch.
+
+Each Adam step draws a fresh quadrature for every term from its own random stream
+(derived from the one seed), takes ``L = Σ_k λ_k Σ_i w_i r_k(x_i)²`` and steps.
+A non-finite loss stops the run at once; the parameters of the last finite step are
+kept (and written to the run file when there is an output directory).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+import samplers
+from pdes.problem import Problem
+from pinn import io
+from pinn.config import Config
+from pinn.loss import term_losses, total_loss
+from pinn.nn import MLP
+from pinn.report import evaluation_points, field_errors, predict, replicate_statistics
+from samplers.quadrature import Quadrature
+
+Tensor = torch.Tensor
+
+LBFGS_CHUNK = 50
+"""L-BFGS iterations between evaluations and checkpoints."""
+
+
+class Diverged(RuntimeError):
+    """The loss became NaN or infinite; the message says where and what was kept."""
+
+
+@dataclass
+class Result:
+    """A finished run: its model, report.json dictionary and history."""
+
+    problem: Problem
+    model: torch.nn.Module
+    config: Config
+    report: dict
+    history: dict
+    out: Path | None = None
+
+    def predict(self, points: Tensor) -> dict[str, Tensor]:
+        """``{field: (N,)}`` at ``(N, d)`` points in the order of ``problem.coordinates``."""
+        points = torch.as_tensor(points)
+        if points.ndim != 2 or points.shape[1] != len(self.problem.coordinates):
+            raise ValueError(
+                f"points must have shape (N, {len(self.problem.coordinates)}) "
+                f"for coordinates {self.problem.coordinates}, got {tuple(points.shape)}"
+            )
+        p = next(self.model.parameters())
+        return predict(self.model, self.problem, points.to(p.device, p.dtype))
+
+
+def solve(problem: Problem, out: str | Path | None = None, progress: bool = True, **settings: object) -> Result:
+    """Train a PINN for ``problem`` and measure it against the problem's reference.
+
+    ``settings`` are the fields of ``Config`` (steps, batch, sampler, …); unset ones take
+    the problem's ``defaults``, then Config's. With ``out``, writes ``out/report.json``
+    and ``out/run.h5``.
+    """
+    config = Config.build(problem.defaults, settings)
+    out_dir = io.ensure_writable_dir(Path(out)) if out is not None else None
+    return Run(problem, config, out_dir, progress).train()
+
+
+def build_model(problem: Problem, config: Config) -> MLP:
+    """The backbone for ``problem``, initialized from ``config.seed``, on its device and dtype."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = MLP(
+            problem.domain.bounds,
+            len(problem.fields),
+            width=config.width,
+            depth=config.depth,
+            activation=config.activation,
+            norm=config.norm,
+        )
+    return model.to(config.torch_device, config.torch_dtype)
+
+
+def stream_generators(seed: int, count: int) -> list[torch.Generator]:
+    """``count`` independent CPU generators derived from ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(count)
+    return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0] >> 1)) for c in children]
+
+
+class Run:
+    """One training run: model, optimizers, random streams and history."""
+
+    def __init__(self, problem: Problem, config: Config, out: Path | None, progress: bool):
+        self.problem, self.config, self.out, self.progress = problem, config, out, progress
+        self.device, self.dtype = config.torch_device, config.torch_dtype
+        self.model = build_model(problem, config)
+        self.rule = samplers.get(config.sampler)
+        names = [t.name for t in problem.terms]
+        generators = stream_generators(config.seed, len(names) + 2)
+        self.generators = dict(zip(names, generators))
+        self.lbfgs_generator, self.statistics_generator = generators[-2:]
+        self.eval_points = evaluation_points(problem, config.eval_points)
+        self.reference = self._reference_values()
+        self.history: dict = {
+            "step": [],
+            "phase": [],
+            "loss": [],
+            "lr": [],
+            "terms": {n: [] for n in names},
+            "eval": [],
+        }
+        self.step = 0
+        self.last_good = self._snapshot()
+
+    def _reference_values(self) -> dict[str, Tensor] | None:
+        if self.problem.reference is None:
+            return None
+        return self.problem.reference.evaluate(self.eval_points)
+
+    def draw(self, generator_of: dict[str, torch.Generator] | torch.Generator) -> dict[str, Quadrature]:
+        """One quadrature per term, on the run's device and dtype."""
+        batches = {}
+        for term in self.problem.terms:
+            g = generator_of if isinstance(generator_of, torch.Generator) else generator_of[term.name]
+            batches[term.name] = self.rule.draw(term.region, self.config.batch, g).to(self.device, self.dtype)
+        return batches
+
+    def train(self) -> Result:
+        start = time.perf_counter()
+        total = self.config.steps + self.config.lbfgs_steps
+        with tqdm(total=total, disable=not self.progress, desc=self.problem.name, file=sys.stderr) as bar:
+            self.bar = bar
+            adam_time = self.adam_phase()
+            self.lbfgs_phase()
+        wall = time.perf_counter() - start
+        report = self.build_report(wall, adam_time)
+        self.save(complete=True, report=report)
+        if self.out is not None:
+            io.write_json(self.out / "report.json", report)
+        return Result(self.problem, self.model, self.config, report, self.history, self.out)
+
+    def adam_phase(self) -> float:
+        """Adam steps; returns the seconds they took."""
+        steps = self.config.steps
+        if steps == 0:
+            return 0.0
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        gamma = self.config.lr_decay ** (1.0 / steps)
+        schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        start = time.perf_counter()
+        for _ in range(steps):
+            losses = term_losses(self.model, self.problem, self.draw(self.generators))
+            loss = total_loss(self.problem, losses)
+            self.check_finite(losses, "adam")
+            self.last_good = self._snapshot()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            self.record("adam", loss, losses, schedule.get_last_lr()[0])
+            schedule.step()
+            self.step += 1
+            self.bar.update(1)
+            if self.step % self.config.eval_every == 0:
+                self.evaluate()
+        return time.perf_counter() - start
+
+    def lbfgs_phase(self) -> None:
+        """L-BFGS (strong Wolfe line search) on one fixed batch per term."""
+        remaining = self.config.lbfgs_steps
+        if remaining == 0:
+            return
+        batches = self.draw(self.lbfgs_generator)
+        optimizer = torch.optim.LBFGS(
+            self.model.parameters(),
+            lr=1.0,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-12,
+            tolerance_change=1e-15,
+        )
+
+        def closure() -> Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            losses = term_losses(self.model, self.problem, batches)
+            self.check_finite(losses, "lbfgs")
+            loss = total_loss(self.problem, losses)
+            loss.backward()
+            self.last_losses = (loss.detach(), {k: v.detach() for k, v in losses.items()})
+            return loss
+
+        while remaining > 0:
+            chunk = min(LBFGS_CHUNK, remaining)
+            optimizer.param_groups[0]["max_iter"] = chunk
+            optimizer.param_groups[0]["max_eval"] = chunk * 5 // 4
+            self.last_good = self._snapshot()
+            first = optimizer.param_groups[0]["params"][0]
+            before = optimizer.state[first].get("n_iter", 0)
+            optimizer.step(closure)
+            done = optimizer.state[first].get("n_iter", 0) - before
+            self.step += done
+            remaining -= chunk
+            self.record("lbfgs", *self.last_losses, lr=1.0)
+            self.bar.update(chunk)
+            self.evaluate()
+            if done < chunk:
+                self.bar.update(remaining)
+                break
+
+    def check_finite(self, losses: dict[str, Tensor], phase: str) -> None:
+        """Stop at once, keeping the last good parameters, if a term's loss is NaN or infinite."""
+        bad = [name for name, value in losses.items() if not torch.isfinite(value)]
+        if not bad:
+            return
+        self.model.load_state_dict(self.last_good)
+        where = f" in {self.out / 'run.h5'}" if self.out is not None else ""
+        self.save(complete=False)
+        raise Diverged(
+            f"loss of term '{bad[0]}' became {float(losses[bad[0]])} at step {self.step} ({phase}); "
+            f"the parameters of the last finite step were kept{where}"
+        )
+
+    def record(self, phase: str, loss: Tensor, losses: dict[str, Tensor], lr: float) -> None:
+        h = self.history
+        h["step"].append(self.step)
+        h["phase"].append(phase)
+        h["loss"].append(float(loss))
+        h["lr"].append(lr)
+        for name, value in losses.items():
+            h["terms"][name].append(float(value))
+
+    def errors(self) -> dict[str, dict[str, float]]:
+        if self.reference is None:
+            return {}
+        prediction = predict(self.model, self.problem, self.eval_points.to(self.device, self.dtype))
+        return field_errors(prediction, self.reference, self.problem.reference.up_to_constant)
+
+    def evaluate(self) -> None:
+        """Errors now, into the history, the progress bar and the run file."""
+        errors = self.errors()
+        self.history["eval"].append({"step": self.step, "errors": errors})
+        postfix = {"loss": f"{self.history['loss'][-1]:.2e}"}
+        postfix.update({f"{name}_rel_l2": f"{e['rel_l2']:.2e}" for name, e in errors.items()})
+        self.bar.set_postfix(postfix)
+        self.save(complete=False)
+
+    def build_report(self, wall: float, adam_time: float) -> dict:
+        """The report.json dictionary (DESIGN.md schema)."""
+        c = self.config
+        quadrature = replicate_statistics(
+            self.model,
+            self.problem,
+            self.rule,
+            c.batch,
+            c.replicates,
+            self.statistics_generator,
+            self.device,
+            self.dtype,
+        )
+        reference = self.problem.reference.metadata() if self.problem.reference is not None else {"kind": "none"}
+        return {
+            "problem": self.problem.name,
+            "params": dict(self.problem.params),
+            "device": self.device.type,
+            "dtype": c.dtype,
+            "config": c.to_dict(),
+            "wall_time_s": wall,
+            "steps_per_s": c.steps / adam_time if adam_time > 0 else 0.0,
+            "peak_memory_mb": peak_memory_mb(self.device),
+            "errors": self.errors(),
+            "reference": {**reference, "points": int(self.eval_points.shape[0])},
+            "quadrature": quadrature,
+        }
+
+    def _snapshot(self) -> dict[str, Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def save(self, complete: bool, report: dict | None = None) -> None:
+        if self.out is None:
+            return
+        reference = self.problem.reference.metadata() if self.problem.reference is not None else {"kind": "none"}
+        io.save_run(
+            self.out / "run.h5",
+            problem=self.problem.name,
+            params=self.problem.params,
+            config=self.config.to_dict(),
+            reference=reference,
+            model_state=self.model.state_dict(),
+            training_state={"generators": {k: g.get_state() for k, g in self.generators.items()}},
+            history=self.history,
+            step=self.step,
+            complete=complete,
+            report=report,
+        )
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak CUDA memory allocated on ``device``, or the process's peak resident set on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
