@@ -50,3 +50,4 @@ def _factory(name: str) -> Callable[..., Problem]:
 
 register("heat1d", heat.heat1d)
 register("heat2d", heat.heat2d)
+register("heat2d_varcoef", heat.heat2d_varcoef)

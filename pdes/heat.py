@@ -1,4 +1,4 @@
-"""Heat-equation problems ``u_t = α Δu`` with analytic solutions."""
+"""Heat-equation problems: ``u_t = α Δu`` with analytic solutions, and ``heat2d_varcoef`` with a FEM reference."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import math
 
 import torch
 
+from pdes.fem.closed_forms import namespace
 from pdes.geometry import Box, Interval, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term
-from pdes.reference import AnalyticReference
+from pdes.reference import AnalyticReference, FEMReference
 
 pi = math.pi
 
@@ -70,6 +71,89 @@ def heat2d(alpha: float = 0.1) -> Problem:
         reference=AnalyticReference(("x", "y", "t"), lambda x, y, t: {"u": modes(x, y, t)}),
         params={"alpha": alpha},
         defaults=HEAT2D_DEFAULTS,
+    )
+
+
+def varcoef_kappa(x, y):
+    """Conductivity of heat2d_varcoef: ``κ = 0.05 (1.5 + sin πx cos πy)``, between 0.025 and 0.125."""
+    m = namespace(x)
+    return 0.05 * (1.5 + m.sin(pi * x) * m.cos(pi * y))
+
+
+def varcoef_kappa_gradient(x, y):
+    """``(κ_x, κ_y) = 0.05π (cos πx cos πy, −sin πx sin πy)``."""
+    m = namespace(x)
+    return 0.05 * pi * m.cos(pi * x) * m.cos(pi * y), -0.05 * pi * m.sin(pi * x) * m.sin(pi * y)
+
+
+def varcoef_source(x, y, t):
+    """Heat source of heat2d_varcoef: ``s = 2 exp(−20((x − 0.7)² + (y − 0.6)²)) (1 + ½ sin 2πt)``."""
+    m = namespace(x)
+    return 2.0 * m.exp(-20.0 * ((x - 0.7) ** 2 + (y - 0.6) ** 2)) * (1.0 + 0.5 * m.sin(2 * pi * (t + 0.0 * x)))
+
+
+def varcoef_initial(x, y):
+    """Initial temperature of heat2d_varcoef: ``sin πx sin πy``."""
+    m = namespace(x)
+    return m.sin(pi * x) * m.sin(pi * y)
+
+
+HEAT2D_VARCOEF_RESOLUTION = 32
+"""Cells per side of the FEM reference mesh of heat2d_varcoef."""
+
+
+def heat2d_varcoef() -> Problem:
+    """``u_t = ∇·(κ∇u) + s`` on the unit square × (0, 1], ``u = 0`` on the boundary, ``u(·, 0) = u0``.
+
+    κ, s and u0 are ``varcoef_kappa``, ``varcoef_source`` and ``varcoef_initial``; the PINN
+    residual expands ``∇·(κ∇u) = κΔu + ∇κ·∇u``. No closed form: the reference is the P2
+    finite element solution ``heat2d_varcoef_fem``, computed on first use and cached.
+    """
+    domain = SpaceTime(Box([0.0, 0.0], [1.0, 1.0]), TimeInterval(0.0, 1.0))
+
+    def pde(f):
+        kappa_x, kappa_y = varcoef_kappa_gradient(f.x, f.y)
+        flux_divergence = varcoef_kappa(f.x, f.y) * (f.u_xx + f.u_yy) + kappa_x * f.u_x + kappa_y * f.u_y
+        return f.u_t - flux_divergence - varcoef_source(f.x, f.y, f.t)
+
+    return Problem(
+        name="heat2d_varcoef",
+        coordinates=("x", "y", "t"),
+        fields=("u",),
+        domain=domain,
+        terms=[
+            Term("pde", domain, pde),
+            Term("boundary", domain.boundary, lambda f: f.u),
+            Term("initial", domain.initial, lambda f: f.u - varcoef_initial(f.x, f.y)),
+        ],
+        reference=FEMReference(
+            "heat2d_varcoef",
+            "pdes.heat:heat2d_varcoef_fem",
+            ("x", "y", "t"),
+            ("u",),
+            resolution=HEAT2D_VARCOEF_RESOLUTION,
+        ),
+        params={},
+        defaults=HEAT2D_DEFAULTS,
+    )
+
+
+def heat2d_varcoef_fem(resolution: int, steps: int = 200, element: str = "P2"):
+    """The FEM solution of heat2d_varcoef: ``resolution²`` cells, ``steps`` BDF2 steps on [0, 1]."""
+    from pdes.fem import heat, mesh  # scikit-fem is loaded only when a reference is computed
+
+    def zero(x, y, t):
+        return 0.0 * x
+
+    return heat.solve(
+        mesh.rectangle((0.0, 0.0), (1.0, 1.0), resolution, resolution),
+        varcoef_kappa,
+        varcoef_initial,
+        t_end=1.0,
+        steps=steps,
+        source=varcoef_source,
+        dirichlet=dict.fromkeys(("left", "right", "bottom", "top"), zero),
+        element=element,
     )
 
 

@@ -75,14 +75,14 @@ class Fields:
     def _lookup(self, name: str) -> Tensor:
         if name in self._coordinates:
             return self._engine.points[..., self._coordinates.index(name)]
-        head, _, suffix = name.partition("_")
+        head, separator, suffix = name.partition("_")
         if head == "n" and suffix in self._coordinates and "n" not in self._fields:
             if self._normals is None:
                 raise UnknownName(f"'{name}' is a normal, but this term's region is not a boundary")
             return self._normals[..., self._coordinates.index(suffix)]
         if head not in self._fields:
             raise UnknownName(self._unknown(name))
-        if len(suffix) > 2 or any(c not in self._coordinates for c in suffix):
+        if (separator and not suffix) or len(suffix) > 2 or any(c not in self._coordinates for c in suffix):
             raise UnknownName(self._unknown(name))
         wrt = tuple(sorted(self._coordinates.index(c) for c in suffix))
         return self._engine.derivative(self._fields.index(head), wrt)

@@ -4,6 +4,11 @@
     pinn solve PROBLEM [--param k=v] [--steps N] [--lbfgs-steps M] [--batch B] [--sampler S]
                        [--norm N] [--width W] [--depth D] [--activation A] [--lr LR]
                        [--device auto|cpu|cuda] [--dtype float32|float64] [--seed S] [--out DIR]
+    pinn reference PROBLEM [--param k=v] [--resolution N]
+                       [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
+                       [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
+                       [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
+    pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
 
 Bad input prints one line ``pinn: error: …`` and exits with code 2.
 """
@@ -14,10 +19,13 @@ import argparse
 import ast
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pdes
 import pinn
+import pinn.studies
 from pinn.config import DEVICES, DTYPES
+from pinn.nn import NORMS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -55,7 +63,7 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
     parser.add_argument("--batch", type=int, help="points per term per step")
     parser.add_argument("--sampler", help="quadrature rule")
-    parser.add_argument("--norm", help="normalization layer")
+    parser.add_argument("--norm", help=f"normalization after each hidden linear layer: {', '.join(NORMS)}")
     parser.add_argument("--width", type=int, help="hidden units per layer")
     parser.add_argument("--depth", type=int, help="hidden layers")
     parser.add_argument("--activation", help="tanh, sin or gelu")
@@ -63,6 +71,30 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES)
     parser.add_argument("--dtype", choices=list(DTYPES))
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--fourier-features", action=argparse.BooleanOptionalAction, help="random Fourier features")
+    parser.add_argument("--fourier-scale", type=float, metavar="SIGMA", help="std of the Fourier frequencies")
+    parser.add_argument(
+        "--modified-mlp", action=argparse.BooleanOptionalAction, help="hidden layers gate between two encoders"
+    )
+    parser.add_argument("--pool", type=pool_size, metavar="N|fresh", help="collocation pool size (samplers pool, rar)")
+    parser.add_argument("--base-sampler", help="rule that fills a pool or draws candidates (pool, rad, rar)")
+    parser.add_argument("--refresh-every", type=int, metavar="M", help="steps between resamplings (rad, rar)")
+    parser.add_argument("--candidates", type=int, help="candidate points per resampling (rad, rar)")
+    parser.add_argument("--rad-k", type=float, help="rad density exponent k in |r|^k/mean + c")
+    parser.add_argument("--rad-c", type=float, help="rad density offset c in |r|^k/mean + c")
+    parser.add_argument("--rar-add", type=int, help="points rar adds to its pool per resampling")
+    parser.add_argument("--replicates", type=int, help="independent draws per quadrature statistic")
+    parser.add_argument("--statistics-every", type=int, metavar="M", help="steps between quadrature statistics")
+
+
+def pool_size(text: str) -> int | str:
+    """``--pool`` value: a positive integer or ``fresh``."""
+    if text == "fresh":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--pool expects a number of points or 'fresh', got '{text}'") from None
 
 
 def solver_settings(args: argparse.Namespace) -> dict[str, object]:
@@ -80,6 +112,18 @@ def solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "device",
         "dtype",
         "seed",
+        "fourier_features",
+        "fourier_scale",
+        "modified_mlp",
+        "pool",
+        "base_sampler",
+        "refresh_every",
+        "candidates",
+        "rad_k",
+        "rad_c",
+        "rar_add",
+        "replicates",
+        "statistics_every",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
@@ -105,11 +149,43 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     problem = pdes.get(args.problem, **parse_params(args.param))
-    result = pinn.solve(problem, out=args.out, **solver_settings(args))
+    if args.resume is not None and args.out not in (None, args.resume):
+        raise UsageError("--resume DIR continues the run in DIR; leave out --out or give the same directory")
+    out = args.resume if args.resume is not None else args.out
+    result = pinn.solve(problem, out=out, resume=args.resume is not None, **solver_settings(args))
     print(results_table(result.report))
-    if args.out is not None:
-        print(f"wrote {args.out}/report.json and {args.out}/run.h5")
+    if out is not None:
+        print(f"wrote {out}/report.json and {out}/run.h5")
     return 0
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    problem = pdes.get(args.problem, **parse_params(args.param))
+    reference = problem.reference
+    if reference is None or reference.kind != "fem":
+        if args.resolution is not None:
+            raise UsageError(f"problem '{args.problem}' has an analytic reference; --resolution applies to FEM references")
+        print(f"{args.problem}: {'no' if reference is None else reference.kind} reference, nothing to compute")
+        return 0
+    if args.resolution is not None:
+        reference = reference.with_resolution(args.resolution)
+    print(reference_summary(reference.summary()))
+    return 0
+
+
+def reference_summary(summary: dict) -> str:
+    """The lines ``pinn reference`` prints: problem, dofs, steps, solve time, cache path."""
+    dofs = ", ".join(f"{name} {n}" for name, n in summary["dofs"].items())
+    steps = "steady" if summary["time_steps"] is None else f"{summary['time_steps']} time steps"
+    origin = "computed now" if summary["source"] == "computed" else f"loaded in {summary['load_time_s']:.2f} s"
+    return "\n".join(
+        [
+            f"{summary['problem']} ({summary['kind']}), resolution {summary['resolution']}, {steps}",
+            f"dofs: {dofs}",
+            f"solve time: {summary['solve_time_s']:.2f} s ({origin})",
+            f"cache: {summary['path']}",
+        ]
+    )
 
 
 def build_parser() -> Parser:
@@ -120,8 +196,51 @@ def build_parser() -> Parser:
     solve.add_argument("problem")
     add_solver_options(solve)
     solve.add_argument("--out", help="directory for report.json and run.h5")
+    solve.add_argument("--resume", metavar="DIR", help="continue the unfinished run in DIR")
     solve.set_defaults(run=cmd_solve)
+    study = commands.add_parser("study", help="run a grid of solves and tabulate the results")
+    studies = study.add_subparsers(dest="study", required=True, parser_class=Parser)
+    add_norm_study(studies)
     return parser
+
+
+def add_norm_study(studies: argparse._SubParsersAction) -> None:
+    """``pinn study norms``: the solve options, with ``--batch`` (resolved over the solver's) a list."""
+    norms = studies.add_parser(
+        "norms", help="error and train/eval gap per norm and batch size", conflict_handler="resolve"
+    )
+    norms.add_argument("problem")
+    add_solver_options(norms)
+    norms.add_argument("--norms", type=name_list, default=list(NORMS), help="comma-separated norms (default: all)")
+    norms.add_argument("--batch", type=count_list, default=[8, 64, 1024], help="comma-separated batch sizes")
+    norms.add_argument("--out", required=True, help="directory for the runs and the results")
+    norms.set_defaults(run=cmd_study_norms)
+
+
+def name_list(text: str) -> list[str]:
+    """``"a,b"`` → ``["a", "b"]``."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def count_list(text: str) -> list[int]:
+    """``"8,64"`` → ``[8, 64]``: positive integers."""
+    try:
+        values = [int(item) for item in name_list(text)]
+    except ValueError:
+        raise UsageError(f"expected comma-separated positive integers, got '{text}'") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"expected comma-separated positive integers, got '{text}'")
+    return values
+
+
+def cmd_study_norms(args: argparse.Namespace) -> int:
+    problem = pdes.get(args.problem, **parse_params(args.param))
+    settings = solver_settings(args)
+    batches = settings.pop("batch")
+    pinn.studies.norm_study(problem, args.norms, batches, args.out, **settings)
+    print(Path(args.out, "results.md").read_text(), end="")
+    print(f"wrote {args.out}/results.md, results.h5 and norms.png")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

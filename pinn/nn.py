@@ -1,12 +1,42 @@
-"""Backbones: an MLP that scales each input coordinate to [-1, 1] from the domain bounds.
+"""Backbones: an MLP with optional input embeddings and a normalization in every hidden layer.
 
-Layout: ``x → 2(x − lo)/(hi − lo) − 1 → [Linear → norm → σ] × depth → Linear``.
-The normalization sits after each hidden linear layer, before the activation.
+Layout, for points ``x`` of the domain (``B``, ``U``, ``V`` only where switched on)::
+
+    z  = 2(x − lo)/(hi − lo) − 1                    coordinates scaled to [-1, 1]
+    h₀ = [cos(zB), sin(zB)]                         Fourier features: B ~ N(0, σ²), fixed, (d, ⌊width/2⌋)
+    U  = act(h₀W_U + b_U),  V = act(h₀W_V + b_V)    modified MLP: two encoders of h₀
+    for each of the ``depth`` hidden layers:
+        a = norm(linear(h))                         the norm sits after the linear layer, before act
+        h = act(a)                                  plain MLP
+        h = (1 − act(a))·U + act(a)·V               modified MLP: act(a) gates between the encoders
+    out = hW + b                                    one output per field
+
+Norms (``NORMS``), for the pre-activation ``a`` (``width`` units) of one point; every norm but
+``weight`` and ``rwf`` ends with a learned per-unit scale γ (and shift β except ``rms``)::
+
+    none    a
+    layer   γ(a − m)/√(s + ε) + β       m, s: mean and (biased) variance of the point's units
+    rms     γa/√(mean(a²) + ε)
+    group   layer norm within each of GROUPS groups of consecutive units, then γ, β per unit
+    batch   γ(a − μ)/√(v + ε) + β       μ, v per unit: over the batch of points in training,
+                                        their running averages in evaluation (``model.eval()``)
+    weight  the linear layer is W = diag(g)·V/‖V‖ (‖V‖ per row): weight normalization
+    rwf     the linear layer is W = diag(exp(s))·V, s ~ N(RWF_MEAN, RWF_STD²) at initialization:
+            random weight factorization (Wang et al.)
+
+``weight`` and ``rwf`` reparametrize the hidden linear layers themselves (W at initialization
+is the same Xavier-normal matrix as for ``none``); the encoders and the output layer are always
+plain. Only ``batch`` couples the points of a batch: in training mode ``forward(x)`` normalizes
+with the statistics of ``x`` itself, or with ``statistics`` from ``batch_statistics`` held fixed
+(see ``pinn.derivatives.pointwise``); running averages change only through
+``update_running_statistics``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -19,19 +49,175 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "gelu": nn.functional.gelu,
 }
 
-NORMS: dict[str, Callable[[int], nn.Module]] = {
-    "none": lambda width: nn.Identity(),
-}
+NORMS = ("none", "layer", "rms", "batch", "group", "weight", "rwf")
+BATCH_COUPLED_NORMS = ("batch",)
+"""Norms whose output at a point depends on the other points of its batch."""
+
+EPS = 1e-5
+"""ε added to every variance (and mean square) before the square root."""
+GROUPS = 4
+"""Number of groups of hidden units of ``group``; the width must be a multiple of it."""
+BATCH_MOMENTUM = 0.1
+"""Weight of the newest batch in BatchNorm's running averages."""
+RWF_MEAN, RWF_STD = 1.0, 0.1
+"""Mean and standard deviation of the log-scales ``s`` of ``rwf`` at initialization."""
 
 
-def check_choice(kind: str, name: str, valid: dict) -> None:
+def check_choice(kind: str, name: str, valid: Collection[str]) -> None:
     """Raise ``ValueError`` naming the valid choices when ``name`` is not one of them."""
     if name not in valid:
         raise ValueError(f"unknown {kind} '{name}'; valid: {', '.join(valid)}")
 
 
+class LayerNorm(nn.Module):
+    """``γ(a − m)/√(s + ε) + β`` with ``m``, ``s`` the mean and biased variance over the last axis."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, a: Tensor) -> Tensor:
+        centered = a - a.mean(dim=-1, keepdim=True)
+        variance = (centered**2).mean(dim=-1, keepdim=True)
+        return self.weight * centered / torch.sqrt(variance + EPS) + self.bias
+
+
+class RMSNorm(nn.Module):
+    """``γa/√(mean(a²) + ε)`` over the last axis."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+
+    def forward(self, a: Tensor) -> Tensor:
+        return self.weight * a / torch.sqrt((a**2).mean(dim=-1, keepdim=True) + EPS)
+
+
+class GroupNorm(nn.Module):
+    """Layer norm within each of ``GROUPS`` groups of consecutive units, then ``γ``, ``β`` per unit."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        if width % GROUPS:
+            raise ValueError(
+                f"norm 'group' splits the width into {GROUPS} groups: width must be a multiple, got {width}"
+            )
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, a: Tensor) -> Tensor:
+        grouped = a.reshape(*a.shape[:-1], GROUPS, a.shape[-1] // GROUPS)
+        centered = grouped - grouped.mean(dim=-1, keepdim=True)
+        variance = (centered**2).mean(dim=-1, keepdim=True)
+        normalized = (centered / torch.sqrt(variance + EPS)).reshape(a.shape)
+        return self.weight * normalized + self.bias
+
+
+@dataclass(frozen=True)
+class BatchStatistics:
+    """Per-unit mean and biased variance of one layer's pre-activations over ``count`` points."""
+
+    mean: Tensor
+    var: Tensor
+    count: int
+
+
+class BatchNorm(nn.Module):
+    """``γ(a − μ)/√(v + ε) + β`` per unit, ``μ``, ``v`` over the batch (axis 0) or running averages.
+
+    Training mode uses the given ``statistics`` or else those of ``a`` itself; evaluation mode
+    the running averages, updated by ``update_running`` as
+    ``μ_run ← (1 − m)μ_run + mμ`` and ``v_run ← (1 − m)v_run + m·v·n/(n − 1)`` (unbiased).
+    """
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+        self.register_buffer("running_mean", torch.zeros(width))
+        self.register_buffer("running_var", torch.ones(width))
+
+    @staticmethod
+    def statistics(a: Tensor) -> BatchStatistics:
+        """Mean and biased variance of ``a`` ``(N, width)`` over its ``N`` points."""
+        mean = a.mean(dim=0)
+        return BatchStatistics(mean, ((a - mean) ** 2).mean(dim=0), a.shape[0])
+
+    def forward(self, a: Tensor, statistics: BatchStatistics | None = None) -> Tensor:
+        if not self.training:
+            mean, var = self.running_mean, self.running_var
+        else:
+            s = statistics if statistics is not None else self.statistics(a)
+            mean, var = s.mean, s.var
+        return self.weight * (a - mean) / torch.sqrt(var + EPS) + self.bias
+
+    @torch.no_grad()
+    def update_running(self, statistics: BatchStatistics) -> None:
+        n = statistics.count
+        self.running_mean.lerp_(statistics.mean.detach(), BATCH_MOMENTUM)
+        self.running_var.lerp_(statistics.var.detach() * n / max(n - 1, 1), BATCH_MOMENTUM)
+
+
+class WeightNormLinear(nn.Module):
+    """``a = hWᵀ + b`` with ``W = diag(g)·V/‖V‖`` (row norms); ``g``, ``V``, ``b`` are trained."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        weight = linear.weight.detach()
+        self.direction = nn.Parameter(weight.clone())
+        self.gain = nn.Parameter(weight.norm(dim=1))
+        self.bias = nn.Parameter(linear.bias.detach().clone())
+
+    @property
+    def weight(self) -> Tensor:
+        return self.gain[:, None] * self.direction / self.direction.norm(dim=1, keepdim=True)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h @ self.weight.T + self.bias
+
+
+class FactorizedLinear(nn.Module):
+    """``a = hWᵀ + b`` with ``W = diag(exp(s))·V``; at initialization ``V = W₀/exp(s)`` for ``W₀`` given."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        weight = linear.weight.detach()
+        log_scale = RWF_MEAN + RWF_STD * torch.randn(weight.shape[0], dtype=weight.dtype)
+        self.log_scale = nn.Parameter(log_scale)
+        self.direction = nn.Parameter(weight / torch.exp(log_scale)[:, None])
+        self.bias = nn.Parameter(linear.bias.detach().clone())
+
+    @property
+    def weight(self) -> Tensor:
+        return torch.exp(self.log_scale)[:, None] * self.direction
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h @ self.weight.T + self.bias
+
+
+NORM_LAYERS: dict[str, Callable[[int], nn.Module]] = {
+    "layer": LayerNorm,
+    "rms": RMSNorm,
+    "group": GroupNorm,
+    "batch": BatchNorm,
+}
+REPARAMETRIZED_LINEARS: dict[str, Callable[[nn.Linear], nn.Module]] = {
+    "weight": WeightNormLinear,
+    "rwf": FactorizedLinear,
+}
+
+
+def xavier_linear(in_dim: int, out_dim: int) -> nn.Linear:
+    """A linear layer with Xavier-normal weights and zero bias."""
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.xavier_normal_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 class MLP(nn.Module):
-    """A fully connected network from ``in_dim`` scaled coordinates to ``out_dim`` fields."""
+    """A fully connected network from the domain's coordinates to ``out_dim`` fields (module docstring)."""
 
     def __init__(
         self,
@@ -41,32 +227,114 @@ class MLP(nn.Module):
         depth: int = 4,
         activation: str = "tanh",
         norm: str = "none",
+        fourier_features: bool = False,
+        fourier_scale: float = 1.0,
+        modified_mlp: bool = False,
     ):
         super().__init__()
         check_choice("activation", activation, ACTIVATIONS)
         check_choice("norm", norm, NORMS)
         if width < 1 or depth < 1:
             raise ValueError(f"width and depth must be positive, got width={width}, depth={depth}")
+        if fourier_features and (width < 2 or not fourier_scale > 0):
+            raise ValueError(f"Fourier features need width >= 2 and scale > 0, got {width}, {fourier_scale}")
         lower, upper = torch.as_tensor(bounds, dtype=torch.float64)
         self.register_buffer("lower", lower.clone())
         self.register_buffer("upper", upper.clone())
         self.activation_name = activation
         self.activation = ACTIVATIONS[activation]
-        in_dim = lower.shape[0]
+        self.norm_name = norm
+        in_dim = 2 * (width // 2) if fourier_features else lower.shape[0]
         sizes = [in_dim] + [width] * depth
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.norms = nn.ModuleList(NORMS[norm](width) for _ in range(depth))
+        self.norms = nn.ModuleList(NORM_LAYERS.get(norm, nn.Identity)(width) for _ in range(depth))
         self.output = nn.Linear(width, out_dim)
         for layer in [*self.hidden, self.output]:
             nn.init.xavier_normal_(layer.weight)
             nn.init.zeros_(layer.bias)
+        if norm in REPARAMETRIZED_LINEARS:
+            self.hidden = nn.ModuleList(REPARAMETRIZED_LINEARS[norm](layer) for layer in self.hidden)
+        frequencies = None
+        if fourier_features:
+            frequencies = fourier_scale * torch.randn(lower.shape[0], width // 2, dtype=torch.float64)
+        self.register_buffer("frequencies", frequencies)
+        self.encoders = nn.ModuleList(xavier_linear(in_dim, width) for _ in range(2)) if modified_mlp else None
+
+    @property
+    def couples_points(self) -> bool:
+        """Whether the output at a point depends on the rest of the batch (BatchNorm, training mode)."""
+        return self.training and self.norm_name in BATCH_COUPLED_NORMS
 
     def scale(self, x: Tensor) -> Tensor:
         """Each coordinate mapped from ``[lo, hi]`` to ``[-1, 1]``."""
         return 2 * (x - self.lower) / (self.upper - self.lower) - 1
 
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.scale(x)
-        for linear, norm in zip(self.hidden, self.norms):
-            h = self.activation(norm(linear(h)))
+    def embed(self, x: Tensor) -> Tensor:
+        """``h₀``: the scaled coordinates, or their Fourier features ``[cos(zB), sin(zB)]``."""
+        z = self.scale(x)
+        if self.frequencies is None:
+            return z
+        phase = z @ self.frequencies
+        return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
+
+    def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
+        """Outputs ``(N, out_dim)`` at points ``(N, d)``.
+
+        ``statistics`` (one per hidden layer, from ``batch_statistics``) are the BatchNorm
+        statistics to normalize with in training mode; without them the batch ``x`` supplies
+        its own, which couples its points.
+        """
+        if statistics is not None and not self.couples_points:
+            raise ValueError("batch statistics apply only to a BatchNorm backbone in training mode")
+        if statistics is not None and len(statistics) != len(self.hidden):
+            raise ValueError(f"need statistics for each of {len(self.hidden)} hidden layers, got {len(statistics)}")
+        return self._evaluate(x, statistics, [])
+
+    def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
+        """The BatchNorm statistics of each hidden layer at the batch ``x.detach()``.
+
+        They depend on the parameters (with their autograd graph) but not on the points that
+        derivatives are later taken with respect to. Empty when the model couples no points.
+        """
+        if not self.couples_points:
+            return []
+        collected: list[BatchStatistics] = []
+        self._evaluate(x.detach(), None, collected)
+        return collected
+
+    def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
+        """Fold one training step's ``statistics`` into the BatchNorm running averages."""
+        for norm, s in zip(self.norms, statistics, strict=True):
+            norm.update_running(s)
+
+    def _evaluate(self, x: Tensor, statistics: Sequence[BatchStatistics] | None, collected: list) -> Tensor:
+        """The forward pass; BatchNorm statistics used in training are appended to ``collected``."""
+        h0 = self.embed(x)
+        if self.encoders is not None:
+            u, v = (self.activation(encoder(h0)) for encoder in self.encoders)
+        h = h0
+        for k, (linear, norm) in enumerate(zip(self.hidden, self.norms)):
+            a = linear(h)
+            if self.couples_points:
+                s = statistics[k] if statistics is not None else norm.statistics(a)
+                collected.append(s)
+                a = norm(a, s)
+            else:
+                a = norm(a)
+            z = self.activation(a)
+            h = (1 - z) * u + z * v if self.encoders is not None else z
         return self.output(h)
+
+
+@contextmanager
+def training_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """``model.train(training)`` inside the block, its previous mode restored after.
+
+    ``training=False`` is evaluation: BatchNorm normalizes with its running statistics.
+    """
+    was_training = model.training
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 
 import torch
 
-from pdes.problem import Problem
+from pdes.geometry import Region
+from pdes.problem import Fields, Problem, Term
+from pinn.derivatives import PointDerivatives
 from pinn.loss import residual
-from samplers.quadrature import Rule
+from samplers.quadrature import Quadrature, Rule
 from samplers.sobol import Sobol
+from samplers.variance import gradient_statistics, per_point_gradients, pool_gap, replicate_statistics
 
 Tensor = torch.Tensor
 
@@ -51,39 +55,94 @@ def field_errors(
     return errors
 
 
-def replicate_statistics(
+def term_residual(
     model: Callable[[Tensor], Tensor],
     problem: Problem,
-    rule: Rule,
+    term: Term,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int = 16384,
+) -> Callable[[Tensor], Tensor]:
+    """``points ↦ r(x_i)`` of ``term``: float64 CPU points in, detached float64 CPU ``(N,)`` out, in chunks."""
+
+    def evaluate(points: Tensor) -> Tensor:
+        parts = [residual(model, problem, term, p.to(device, dtype)).detach() for p in points.split(chunk)]
+        return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
+
+    return evaluate
+
+
+def term_gradient_statistics(
+    model: torch.nn.Module, problem: Problem, term: Term, q: Quadrature, device: torch.device, dtype: torch.dtype
+) -> dict[str, float]:
+    """``samplers.variance.gradient_statistics`` of ``term`` on the batch ``q``.
+
+    The per-point gradient of ``B w_i r_i²`` comes from ``torch.func``: ``functional_call``
+    of the model on the single point, ``PointDerivatives`` for its input derivatives, ``grad``
+    over the parameters and ``vmap`` over the points. The model runs in eval mode here, so
+    batch normalization uses its running statistics (per-point gradients are not defined
+    when points share batch statistics).
+    """
+    q = q.to(device, dtype)
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+    normals = _normals(term.region, q.points)
+    size = len(q)
+
+    def point_loss(p: dict[str, Tensor], x: Tensor, w: Tensor, *normal: Tensor) -> Tensor:
+        def output(y: Tensor) -> Tensor:
+            return torch.func.functional_call(model, (p, buffers), (y[None],))[0]
+
+        fields = Fields(problem.coordinates, problem.fields, PointDerivatives(output, x), normal[0] if normal else None)
+        return size * w * term.residual(fields) ** 2
+
+    per_point = (q.points, q.weights) if normals is None else (q.points, q.weights, normals)
+    training = model.training
+    model.eval()
+    try:
+        return gradient_statistics(per_point_gradients(point_loss, params, per_point))
+    finally:
+        model.train(training)
+
+
+def _normals(region: Region, points: Tensor) -> Tensor | None:
+    try:
+        return region.normal(points)
+    except ValueError:
+        return None
+
+
+def quadrature_statistics(
+    model: torch.nn.Module,
+    problem: Problem,
+    rules: Mapping[str, Rule],
     batch: int,
     replicates: int,
     generator: torch.Generator,
     device: torch.device,
     dtype: torch.dtype,
 ) -> dict[str, dict[str, float]]:
-    """Per term, the loss estimate ``Σ w_i r_i²`` over ``replicates`` independent draws.
+    """Per term, how noisy its quadrature of ``r²`` is at the current parameters (report.json's block).
 
-    ``estimate`` is the mean over replicates, ``std_error`` the standard deviation of a
-    single batch's estimate across replicates (its quadrature noise), and
-    ``within_batch_std_error`` the iid formula ``sqrt(Σ w_i² (r_i² − L)²)`` averaged over
-    replicates (exact in expectation for ``uniform``; an overestimate for QMC rules).
+    ``replicate_statistics`` over ``replicates`` independent draws (``estimate``,
+    ``std_error``, ``within_batch_std_error``), ``term_gradient_statistics`` on one more
+    draw (``grad_var_trace``, ``grad_snr``, ``grad_norm``) and, for rules with a fixed
+    pool, ``pool_gap`` against a fresh draw of the pool's size. Draws use ``rule.replicate``,
+    so a rule's training state is left as it was.
     """
     stats = {}
     for term in problem.terms:
-        estimates, within = [], []
-        for _ in range(replicates):
-            q = rule.draw(term.region, batch, generator).to(device, dtype)
-            r2 = residual(model, problem, term, q.points).detach() ** 2
-            estimate = q.mean(r2)
-            estimates.append(float(estimate))
-            within.append(float(((q.weights * (r2 - estimate)) ** 2).sum().sqrt()))
-        values = torch.tensor(estimates, dtype=torch.float64)
-        stats[term.name] = {
-            "sampler": rule.name,
-            "batch": batch,
-            "estimate": float(values.mean()),
-            "std_error": float(values.std()) if replicates > 1 else 0.0,
-            "replicates": replicates,
-            "within_batch_std_error": sum(within) / len(within),
-        }
+        rule = rules[term.name]
+        integrand = _squared(term_residual(model, problem, term, device, dtype))
+        draw = functools.partial(rule.replicate, term.region, batch, generator)
+        entry = {"sampler": rule.name, **replicate_statistics(draw, integrand, replicates)}
+        entry.update(term_gradient_statistics(model, problem, term, draw(), device, dtype))
+        pool = getattr(rule, "pool", None)
+        if pool is not None:
+            entry.update(pool_gap(pool, rule.base.draw(term.region, len(pool), generator), integrand))
+        stats[term.name] = entry
     return stats
+
+
+def _squared(function: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    return lambda points: function(points) ** 2

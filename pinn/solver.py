@@ -1,9 +1,16 @@
 """Training: Adam with an exponentially decaying learning rate, then L-BFGS on a fixed batch.
 
-Each Adam step draws a fresh quadrature for every term from its own random stream
-(derived from the one seed), takes ``L = Σ_k λ_k Σ_i w_i r_k(x_i)²`` and steps.
+Each Adam step draws a quadrature for every term from its own rule and random stream
+(derived from the one seed), takes ``L = Σ_k λ_k Σ_i w_i r_k(x_i)²`` and steps. Every
+term has its own rule instance, since pools and adaptive rules hold points of one region;
+before each step the rules get the term's residual through ``rule.refresh``. Quadrature
+statistics (report.quadrature_statistics) go into the history every ``statistics_every``
+steps and into report.json at the end.
 A non-finite loss stops the run at once; the parameters of the last finite step are
 kept (and written to the run file when there is an output directory).
+A BatchNorm backbone trains on the statistics of each step's points
+(``pinn.batch_statistics``); errors, predictions and the final report use evaluation
+mode (running statistics), and report.json adds the ``train_eval_gap`` between the two.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +29,11 @@ from tqdm.auto import tqdm
 import samplers
 from pdes.problem import Problem
 from pinn import io
+from pinn.batch_statistics import step_losses, train_eval_gap
 from pinn.config import Config
-from pinn.loss import term_losses, total_loss
-from pinn.nn import MLP
-from pinn.report import evaluation_points, field_errors, predict, replicate_statistics
+from pinn.loss import total_loss
+from pinn.nn import BATCH_COUPLED_NORMS, MLP, training_mode
+from pinn.report import evaluation_points, field_errors, predict, quadrature_statistics, term_residual
 from samplers.quadrature import Quadrature
 
 Tensor = torch.Tensor
@@ -57,19 +66,47 @@ class Result:
                 f"for coordinates {self.problem.coordinates}, got {tuple(points.shape)}"
             )
         p = next(self.model.parameters())
-        return predict(self.model, self.problem, points.to(p.device, p.dtype))
+        with training_mode(self.model, False):
+            return predict(self.model, self.problem, points.to(p.device, p.dtype))
 
 
-def solve(problem: Problem, out: str | Path | None = None, progress: bool = True, **settings: object) -> Result:
+def solve(
+    problem: Problem, out: str | Path | None = None, progress: bool = True, resume: bool = False, **settings: object
+) -> Result:
     """Train a PINN for ``problem`` and measure it against the problem's reference.
 
     ``settings`` are the fields of ``Config`` (steps, batch, sampler, …); unset ones take
     the problem's ``defaults``, then Config's. With ``out``, writes ``out/report.json``
-    and ``out/run.h5``.
+    and ``out/run.h5`` (checkpointed at every evaluation); an existing run there is never
+    overwritten. ``resume=True`` continues the unfinished run in ``out`` with the settings
+    stored in its run file (settings given must agree with them); on the CPU it ends with
+    the same parameters as an uninterrupted run.
     """
+    if resume:
+        return resume_run(problem, out, progress, settings)
     config = Config.build(problem.defaults, settings)
     out_dir = io.ensure_writable_dir(Path(out)) if out is not None else None
+    if out_dir is not None and (out_dir / "run.h5").exists():
+        raise ValueError(f"'{out_dir}' already holds a run; continue it with resume (--resume) or choose another out")
     return Run(problem, config, out_dir, progress).train()
+
+
+def resume_run(problem: Problem, out: str | Path | None, progress: bool, settings: dict[str, object]) -> Result:
+    """Continue the unfinished run in ``out`` (see ``solve``)."""
+    if out is None:
+        raise ValueError("resume needs the directory of the run to continue")
+    run = io.load_run(Path(out) / "run.h5")
+    if run["complete"]:
+        raise ValueError(f"the run in '{out}' is already complete; nothing to resume")
+    if run["problem"] != problem.name or run["params"] != problem.params:
+        raise ValueError(f"'{out}' holds a run of {run['problem']} {run['params']}, not {problem.name} {problem.params}")
+    config = Config(**run["config"])
+    for name, value in settings.items():
+        if value is not None and getattr(config, name, value) != value:
+            raise ValueError(f"{name}={value} differs from the resumed run's {name}={getattr(config, name)}")
+    training = Run(problem, config, Path(out), progress)
+    training.restore(run)
+    return training.train()
 
 
 def build_model(problem: Problem, config: Config) -> MLP:
@@ -83,6 +120,9 @@ def build_model(problem: Problem, config: Config) -> MLP:
             depth=config.depth,
             activation=config.activation,
             norm=config.norm,
+            fourier_features=config.fourier_features,
+            fourier_scale=config.fourier_scale,
+            modified_mlp=config.modified_mlp,
         )
     return model.to(config.torch_device, config.torch_dtype)
 
@@ -100,8 +140,8 @@ class Run:
         self.problem, self.config, self.out, self.progress = problem, config, out, progress
         self.device, self.dtype = config.torch_device, config.torch_dtype
         self.model = build_model(problem, config)
-        self.rule = samplers.get(config.sampler)
         names = [t.name for t in problem.terms]
+        self.rules = {name: samplers.get(config.sampler, **config.sampler_options()) for name in names}
         generators = stream_generators(config.seed, len(names) + 2)
         self.generators = dict(zip(names, generators))
         self.lbfgs_generator, self.statistics_generator = generators[-2:]
@@ -114,9 +154,26 @@ class Run:
             "lr": [],
             "terms": {n: [] for n in names},
             "eval": [],
+            "quadrature": [],
         }
         self.step = 0
+        self.started = time.perf_counter()
+        self.wall_before = 0.0
+        self.adam_time = 0.0
         self.last_good = self._snapshot()
+        self.adam = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
+        self.schedule = torch.optim.lr_scheduler.ExponentialLR(self.adam, gamma)
+        self.lbfgs = torch.optim.LBFGS(
+            self.model.parameters(),
+            lr=1.0,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-12,
+            tolerance_change=1e-15,
+        )
+        self.lbfgs_batches: dict[str, Quadrature] | None = None
+        self.lbfgs_used = 0
 
     def _reference_values(self) -> dict[str, Tensor] | None:
         if self.problem.reference is None:
@@ -128,34 +185,59 @@ class Run:
         batches = {}
         for term in self.problem.terms:
             g = generator_of if isinstance(generator_of, torch.Generator) else generator_of[term.name]
-            batches[term.name] = self.rule.draw(term.region, self.config.batch, g).to(self.device, self.dtype)
+            batches[term.name] = (
+                self.rules[term.name].draw(term.region, self.config.batch, g).to(self.device, self.dtype)
+            )
         return batches
 
+    def refresh_rules(self) -> None:
+        """Hand every term's rule the term's residual before a step (adaptive rules resample)."""
+        for term in self.problem.terms:
+            residual_fn = term_residual(self.model, self.problem, term, self.device, self.dtype)
+            self.rules[term.name].refresh(term.region, residual_fn, self.step, self.generators[term.name])
+
+    def statistics(self) -> dict[str, dict[str, float]]:
+        """Quadrature statistics of every term now (report.json's block), also appended to the history."""
+        c = self.config
+        stats = quadrature_statistics(
+            self.model,
+            self.problem,
+            self.rules,
+            c.batch,
+            c.replicates,
+            self.statistics_generator,
+            self.device,
+            self.dtype,
+        )
+        self.history["quadrature"].append({"step": self.step, "terms": stats})
+        return stats
+
     def train(self) -> Result:
-        start = time.perf_counter()
+        start = time.perf_counter() - self.wall_before
         total = self.config.steps + self.config.lbfgs_steps
-        with tqdm(total=total, disable=not self.progress, desc=self.problem.name, file=sys.stderr) as bar:
+        done = min(self.step, self.config.steps) + self.lbfgs_used
+        with tqdm(total=total, initial=done, disable=not self.progress, desc=self.problem.name, file=sys.stderr) as bar:
             self.bar = bar
-            adam_time = self.adam_phase()
+            self.adam_phase()
             self.lbfgs_phase()
         wall = time.perf_counter() - start
-        report = self.build_report(wall, adam_time)
+        self.model.eval()
+        report = self.build_report(wall, self.adam_time)
+        if self.config.norm in BATCH_COUPLED_NORMS:
+            draw = partial(self.draw, self.statistics_generator)
+            report["train_eval_gap"] = train_eval_gap(self.model, self.problem, draw, self.config.replicates)
         self.save(complete=True, report=report)
         if self.out is not None:
             io.write_json(self.out / "report.json", report)
         return Result(self.problem, self.model, self.config, report, self.history, self.out)
 
-    def adam_phase(self) -> float:
-        """Adam steps; returns the seconds they took."""
-        steps = self.config.steps
-        if steps == 0:
-            return 0.0
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
-        gamma = self.config.lr_decay ** (1.0 / steps)
-        schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
-        start = time.perf_counter()
-        for _ in range(steps):
-            losses = term_losses(self.model, self.problem, self.draw(self.generators))
+    def adam_phase(self) -> None:
+        """Adam steps up to ``config.steps``; their seconds accumulate in ``adam_time``."""
+        optimizer, schedule = self.adam, self.schedule
+        while self.step < self.config.steps:
+            start = time.perf_counter()
+            self.refresh_rules()
+            losses = step_losses(self.model, self.problem, self.draw(self.generators))
             loss = total_loss(self.problem, losses)
             self.check_finite(losses, "adam")
             self.last_good = self._snapshot()
@@ -166,36 +248,31 @@ class Run:
             schedule.step()
             self.step += 1
             self.bar.update(1)
+            self.adam_time += time.perf_counter() - start
+            if self.config.statistics_every and self.step % self.config.statistics_every == 0:
+                self.statistics()
             if self.step % self.config.eval_every == 0:
                 self.evaluate()
-        return time.perf_counter() - start
 
     def lbfgs_phase(self) -> None:
         """L-BFGS (strong Wolfe line search) on one fixed batch per term."""
-        remaining = self.config.lbfgs_steps
-        if remaining == 0:
+        if self.lbfgs_used >= self.config.lbfgs_steps:
             return
-        batches = self.draw(self.lbfgs_generator)
-        optimizer = torch.optim.LBFGS(
-            self.model.parameters(),
-            lr=1.0,
-            history_size=50,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-12,
-            tolerance_change=1e-15,
-        )
+        if self.lbfgs_batches is None:
+            self.lbfgs_batches = self.draw(self.lbfgs_generator)
+        batches, optimizer = self.lbfgs_batches, self.lbfgs
 
         def closure() -> Tensor:
             optimizer.zero_grad(set_to_none=True)
-            losses = term_losses(self.model, self.problem, batches)
+            losses = step_losses(self.model, self.problem, batches)
             self.check_finite(losses, "lbfgs")
             loss = total_loss(self.problem, losses)
             loss.backward()
             self.last_losses = (loss.detach(), {k: v.detach() for k, v in losses.items()})
             return loss
 
-        while remaining > 0:
-            chunk = min(LBFGS_CHUNK, remaining)
+        while self.lbfgs_used < self.config.lbfgs_steps:
+            chunk = min(LBFGS_CHUNK, self.config.lbfgs_steps - self.lbfgs_used)
             optimizer.param_groups[0]["max_iter"] = chunk
             optimizer.param_groups[0]["max_eval"] = chunk * 5 // 4
             self.last_good = self._snapshot()
@@ -204,13 +281,12 @@ class Run:
             optimizer.step(closure)
             done = optimizer.state[first].get("n_iter", 0) - before
             self.step += done
-            remaining -= chunk
+            converged = done < chunk
+            used = self.config.lbfgs_steps if converged else self.lbfgs_used + chunk
+            self.bar.update(used - self.lbfgs_used)
+            self.lbfgs_used = used
             self.record("lbfgs", *self.last_losses, lr=1.0)
-            self.bar.update(chunk)
             self.evaluate()
-            if done < chunk:
-                self.bar.update(remaining)
-                break
 
     def check_finite(self, losses: dict[str, Tensor], phase: str) -> None:
         """Stop at once, keeping the last good parameters, if a term's loss is NaN or infinite."""
@@ -221,7 +297,7 @@ class Run:
         where = f" in {self.out / 'run.h5'}" if self.out is not None else ""
         self.save(complete=False)
         raise Diverged(
-            f"loss of term '{bad[0]}' became {float(losses[bad[0]])} at step {self.step} ({phase}); "
+            f"loss of term '{bad[0]}' became {float(losses[bad[0]].detach())} at step {self.step} ({phase}); "
             f"the parameters of the last finite step were kept{where}"
         )
 
@@ -229,15 +305,16 @@ class Run:
         h = self.history
         h["step"].append(self.step)
         h["phase"].append(phase)
-        h["loss"].append(float(loss))
+        h["loss"].append(float(loss.detach()))
         h["lr"].append(lr)
         for name, value in losses.items():
-            h["terms"][name].append(float(value))
+            h["terms"][name].append(float(value.detach()))
 
     def errors(self) -> dict[str, dict[str, float]]:
         if self.reference is None:
             return {}
-        prediction = predict(self.model, self.problem, self.eval_points.to(self.device, self.dtype))
+        with training_mode(self.model, False):
+            prediction = predict(self.model, self.problem, self.eval_points.to(self.device, self.dtype))
         return field_errors(prediction, self.reference, self.problem.reference.up_to_constant)
 
     def evaluate(self) -> None:
@@ -252,16 +329,7 @@ class Run:
     def build_report(self, wall: float, adam_time: float) -> dict:
         """The report.json dictionary (DESIGN.md schema)."""
         c = self.config
-        quadrature = replicate_statistics(
-            self.model,
-            self.problem,
-            self.rule,
-            c.batch,
-            c.replicates,
-            self.statistics_generator,
-            self.device,
-            self.dtype,
-        )
+        quadrature = self.statistics()
         reference = self.problem.reference.metadata() if self.problem.reference is not None else {"kind": "none"}
         return {
             "problem": self.problem.name,
@@ -277,6 +345,41 @@ class Run:
             "quadrature": quadrature,
         }
 
+    def training_state(self) -> dict:
+        """Everything besides the model that an exact resume needs."""
+        generators = {**self.generators, "<lbfgs>": self.lbfgs_generator, "<statistics>": self.statistics_generator}
+        return {
+            "generators": {name: g.get_state() for name, g in generators.items()},
+            "rules": self.rules,
+            "adam": self.adam.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "lbfgs": self.lbfgs.state_dict(),
+            "lbfgs_batches": self.lbfgs_batches,
+            "lbfgs_used": self.lbfgs_used,
+            "adam_time": self.adam_time,
+            "wall_time": self.wall_before + time.perf_counter() - self.started,
+        }
+
+    def restore(self, run: dict) -> None:
+        """Continue from a run file read by ``io.load_run``."""
+        state = run["training_state"]
+        self.model.load_state_dict(run["model_state"])
+        generators = {**self.generators, "<lbfgs>": self.lbfgs_generator, "<statistics>": self.statistics_generator}
+        for name, g in generators.items():
+            g.set_state(state["generators"][name])
+        self.rules = state["rules"]
+        self.adam.load_state_dict(state["adam"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.lbfgs.load_state_dict(state["lbfgs"])
+        self.lbfgs_batches = state["lbfgs_batches"]
+        self.lbfgs_used = state["lbfgs_used"]
+        self.adam_time = state["adam_time"]
+        self.wall_before = state["wall_time"]
+        self.started = time.perf_counter()
+        self.step = run["step"]
+        self.history = run["history"]
+        self.last_good = self._snapshot()
+
     def _snapshot(self) -> dict[str, Tensor]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -291,7 +394,7 @@ class Run:
             config=self.config.to_dict(),
             reference=reference,
             model_state=self.model.state_dict(),
-            training_state={"generators": {k: g.get_state() for k, g in self.generators.items()}},
+            training_state=self.training_state(),
             history=self.history,
             step=self.step,
             complete=complete,

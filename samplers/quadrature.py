@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 Tensor = torch.Tensor
+
+ResidualFn = Callable[[Tensor], Tensor]
+"""A term's residual at points: ``(N, d)`` float64 CPU points → ``(N,)`` float64 CPU values."""
 
 
 @dataclass
@@ -33,6 +37,11 @@ class Rule:
     Subclasses give ``unit_cube(n, dim, generator) -> (u, weights)`` with ``u`` in
     ``[0, 1]^dim`` (float64) and weights summing to 1. ``randomized`` rules are unbiased:
     ``E[Σ w_i f(x_i)]`` is the region mean of ``f``.
+
+    Stateful rules (pools, adaptive rules) hold points of one region: the solver makes
+    one rule per term. They may override two hooks: ``refresh`` (called before every
+    training step with the term's residual) and ``replicate`` (an independent draw for
+    statistics that leaves the rule's state as it was).
     """
 
     name: str = ""
@@ -42,12 +51,39 @@ class Rule:
         raise NotImplementedError
 
     def draw(self, region, n: int, generator: torch.Generator) -> Quadrature:
-        """``n`` points and weights on ``region`` (float64, on the CPU)."""
-        if n < 1:
-            raise ValueError(f"a quadrature needs at least one point, got n={n}")
+        """``n`` points and weights on ``region`` (float64, on the CPU): the next training batch."""
+        check_count(n)
         u, base = self.unit_cube(n, region.cube_dim, generator)
         x, w = region.from_unit_cube(u)
         return Quadrature(x, base * w)
+
+    def replicate(self, region, n: int, generator: torch.Generator) -> Quadrature:
+        """An independent draw from the rule's current distribution; the rule's state is unchanged."""
+        return self.draw(region, n, generator)
+
+    def refresh(self, region, residual: ResidualFn, step: int, generator: torch.Generator) -> None:
+        """Called by the solver before training step ``step``; stateless rules ignore it."""
+
+
+class StatefulRule(Rule):
+    """A rule that keeps points of the one region it first served."""
+
+    region = None
+
+    def bind(self, region) -> None:
+        """Remember ``region``; serving a different one is an error."""
+        if self.region is None:
+            self.region = region
+        elif region is not self.region:
+            raise ValueError(
+                f"a '{self.name}' rule holds points of one region; make one rule per term with samplers.get"
+            )
+
+
+def check_count(n: int) -> None:
+    """Raise unless a quadrature of ``n`` points makes sense."""
+    if n < 1:
+        raise ValueError(f"a quadrature needs at least one point, got n={n}")
 
 
 def equal_weights(n: int) -> Tensor:

@@ -1,0 +1,74 @@
+"""Which normalization for heat2d? The norm × batch-size study, and the accuracy of layer/rms at defaults.
+
+``study``: ``pinn.studies.norm_study`` on heat2d for every norm × batch 8, 64, 1024 with
+``--steps`` Adam steps and no L-BFGS (so every run sees only minibatches of its size), all
+other settings heat2d's defaults. Runs go to ``OUT/study/<norm>-b<batch>``; results.md,
+results.h5 and norms.png are copied to ``benchmarks/results/norm_study/``.
+
+``accuracy``: heat2d with its default settings (Adam + L-BFGS, batch 2048) for norm none,
+layer and rms in ``OUT/accuracy/<norm>``; prints relative L2 error of u and wall time of each
+and the wall-time ratio to ``none``.
+
+Finished runs are skipped on a rerun (delete ``OUT`` to measure again). Torch runs on
+``--threads`` CPU threads.
+
+    nice -n 10 python benchmarks/norm_study.py study --steps 600
+    nice -n 10 python benchmarks/norm_study.py accuracy
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import torch
+
+import pdes
+from pinn.nn import NORMS
+from pinn.studies import norm_study
+from pinn.studies.grid import GridRun, markdown_table, run_grid
+
+RESULTS = Path(__file__).parent / "results" / "norm_study"
+BATCHES = (8, 64, 1024)
+ACCURACY_NORMS = ("none", "layer", "rms")
+
+
+def study(out: Path, steps: int) -> None:
+    problem = pdes.get("heat2d")
+    norm_study(problem, NORMS, BATCHES, out / "study", steps=steps, lbfgs_steps=0)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in ("results.md", "results.h5", "norms.png"):
+        shutil.copy(out / "study" / name, RESULTS / name)
+    print((RESULTS / "results.md").read_text())
+    print(f"copied results.md, results.h5 and norms.png to {RESULTS}")
+
+
+def accuracy(out: Path) -> None:
+    problem = pdes.get("heat2d")
+    runs = [GridRun(norm, {"norm": norm}) for norm in ACCURACY_NORMS]
+    outcomes = run_grid(problem, runs, out / "accuracy")
+    base = outcomes[0].report["wall_time_s"]
+    rows = [
+        [o.run.name, o.report["errors"]["u"]["rel_l2"], round(o.report["wall_time_s"]), o.report["wall_time_s"] / base]
+        for o in outcomes
+    ]
+    print(markdown_table(["norm", "rel L2 of u", "wall time (s)", "wall time / none"], rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=("study", "accuracy"))
+    parser.add_argument("--steps", type=int, default=600, help="Adam steps per study run")
+    parser.add_argument("--out", type=Path, default=Path("runs/norm_study"), help="directory of the runs")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.part == "study":
+        study(args.out, args.steps)
+    else:
+        accuracy(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Training end to end: the error falls, report.json keeps its schema, NaN stops the run."""
+
+import json
+
+import pytest
+import torch
+
+import pdes
+import pinn
+from pdes.geometry import Interval
+from pdes.problem import Problem, Term
+from pdes.reference import AnalyticReference
+from pinn.config import Config
+from pinn.report import evaluation_points, field_errors, predict
+from pinn.solver import build_model
+
+TINY = dict(steps=150, lbfgs_steps=20, batch=128, width=16, depth=2, eval_every=50, eval_points=512, replicates=4)
+
+
+def untrained_error(problem, config):
+    model = build_model(problem, config)
+    points = evaluation_points(problem, config.eval_points)
+    return field_errors(predict(model, problem, points.float()), problem.reference.evaluate(points))["u"]["rel_l2"]
+
+
+def test_short_training_lowers_the_error(tmp_path):
+    problem = pdes.get("heat1d")
+    result = pinn.solve(problem, out=tmp_path, progress=False, **TINY)
+    before = untrained_error(problem, result.config)
+    after = result.report["errors"]["u"]["rel_l2"]
+    assert after < 0.5 * before
+    history = result.history
+    assert history["loss"][-1] < history["loss"][0]
+    assert [e["step"] for e in history["eval"]][:3] == [50, 100, 150]
+
+
+def test_report_json_schema(tmp_path):
+    result = pinn.solve(pdes.get("heat1d"), out=tmp_path, progress=False, **TINY)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    for key, kind in {
+        "problem": str, "params": dict, "device": str, "dtype": str, "config": dict, "wall_time_s": float,
+        "steps_per_s": float, "peak_memory_mb": float, "errors": dict, "reference": dict, "quadrature": dict,
+    }.items():  # fmt: skip
+        assert isinstance(report[key], kind), key
+    assert report["problem"] == "heat1d" and report["params"] == {"alpha": 0.4}
+    assert report["device"] == "cpu" and report["dtype"] == "float32"
+    for key in ("steps", "lbfgs_steps", "batch", "sampler", "norm", "width", "depth", "seed"):
+        assert key in report["config"], key
+    assert set(report["errors"]) == {"u"} and set(report["errors"]["u"]) == {"rel_l2", "max_abs"}
+    assert report["reference"]["kind"] == "analytic" and report["reference"]["points"] == 512
+    assert set(report["quadrature"]) == {"pde", "boundary", "initial"}
+    for stats in report["quadrature"].values():
+        for key in ("sampler", "batch", "estimate", "std_error", "replicates", "grad_var_trace", "grad_snr"):
+            assert key in stats, key
+        assert stats["estimate"] >= 0 and stats["std_error"] >= 0 and stats["batch"] == 128
+
+
+def test_same_seed_same_result_and_load_round_trip(tmp_path):
+    settings = dict(TINY, steps=30, lbfgs_steps=0)
+    a = pinn.solve(pdes.get("heat1d"), out=tmp_path / "a", progress=False, **settings)
+    b = pinn.solve(pdes.get("heat1d"), progress=False, **settings)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+    loaded = pinn.load(tmp_path / "a")
+    points = torch.rand(50, 2)
+    assert torch.equal(loaded.predict(points)["u"], a.predict(points)["u"])
+    assert loaded.report["errors"] == a.report["errors"]
+
+
+def nan_after(calls):
+    """A Dirichlet residual that turns NaN after ``calls`` evaluations."""
+    count = {"n": 0}
+
+    def residual(f):
+        count["n"] += 1
+        return f.u * (float("nan") if count["n"] > calls else 1.0)
+
+    return residual
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_state(tmp_path):
+    domain = Interval(0.0, 1.0)
+    problem = Problem(
+        name="poisson1d",
+        coordinates=("x",),
+        fields=("u",),
+        domain=domain,
+        terms=[Term("pde", domain, lambda f: f.u_xx + 1.0), Term("boundary", domain.boundary, nan_after(10))],
+        reference=AnalyticReference(("x",), lambda x: {"u": x * (1 - x) / 2}),
+    )
+    with pytest.raises(pinn.Diverged, match=r"term 'boundary' became nan at step 10 \(adam\)"):
+        pinn.solve(problem, out=tmp_path, progress=False, **dict(TINY, steps=50))
+    run = pinn.io.load_run(tmp_path / "run.h5")
+    assert not run["complete"]
+    assert all(torch.isfinite(v).all() for v in run["model_state"].values())
+    assert len(run["history"]["loss"]) == 10
+
+
+def test_residual_naming_an_unknown_field_fails_with_its_name():
+    domain = Interval(0.0, 1.0)
+    problem = Problem("p", ("x",), ("u",), domain, [Term("pde", domain, lambda f: f.w_xx)])
+    with pytest.raises(AttributeError, match="'w_xx'"):
+        pinn.solve(problem, progress=False, **TINY)
+
+
+def test_predict_checks_the_shape_of_points():
+    result = pinn.solve(pdes.get("heat1d"), progress=False, **dict(TINY, steps=1, lbfgs_steps=0))
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        result.predict(torch.rand(5, 3))
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"steps": -1}, "steps must be zero or more"),
+        ({"batch": 0}, "batch must be a positive integer"),
+        ({"width": 0}, "width must be a positive integer"),
+        ({"depth": -2}, "depth must be a positive integer"),
+        ({"sampler": "nope"}, "unknown sampler 'nope'; valid: uniform, .*sobol"),
+        ({"activation": "relu"}, "unknown activation 'relu'; valid: tanh, sin, gelu"),
+        ({"dtype": "float16"}, "unknown dtype"),
+        ({"bogus": 1}, "unknown setting 'bogus'"),
+    ],
+)
+def test_bad_settings_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Config.build({}, settings)
