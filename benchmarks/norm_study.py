@@ -12,7 +12,7 @@ and the wall-time ratio to ``none``.
 Finished runs are skipped on a rerun (delete ``OUT`` to measure again). Torch runs on
 ``--threads`` CPU threads.
 
-    nice -n 10 python benchmarks/norm_study.py study --steps 600
+    nice -n 10 python benchmarks/norm_study.py study --steps 500
     nice -n 10 python benchmarks/norm_study.py accuracy
 """
 
@@ -59,7 +59,7 @@ def accuracy(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=("study", "accuracy"))
-    parser.add_argument("--steps", type=int, default=600, help="Adam steps per study run")
+    parser.add_argument("--steps", type=int, default=500, help="Adam steps per study run")
     parser.add_argument("--out", type=Path, default=Path("runs/norm_study"), help="directory of the runs")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from pdes import heat
+from pdes import heat, navier_stokes
 from pdes.problem import Fields, Problem, Term, UnknownName
 
 __all__ = ["Fields", "Problem", "Term", "UnknownName", "get", "names", "parameters", "register"]
@@ -51,3 +51,6 @@ def _factory(name: str) -> Callable[..., Problem]:
 register("heat1d", heat.heat1d)
 register("heat2d", heat.heat2d)
 register("heat2d_varcoef", heat.heat2d_varcoef)
+register("kovasznay", navier_stokes.kovasznay)
+register("cavity", navier_stokes.cavity)
+register("taylor_green", navier_stokes.taylor_green)

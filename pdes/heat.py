@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -12,43 +13,100 @@ from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference, FEMReference
 
 pi = math.pi
+Tensor = torch.Tensor
 
 
-def heat1d(alpha: float = 0.4) -> Problem:
+CONSTRAINTS = ("exact", "soft")
+"""How heat1d/heat2d impose their boundary and initial data: by an output transform, or as loss terms."""
+
+
+class ZeroDirichlet:
+    """Output transform imposing ``u = 0`` on ``∂Ω`` and ``u = u0`` at ``t0`` exactly, Ω a box:
+
+        u = u0(x) + τ · Π_i 4 ξ_i (1 − ξ_i) · N,   ξ_i = (x_i − lo_i)/(hi_i − lo_i),   τ = (t − t0)/(T − t0)
+
+    ``N`` is the network's raw output; ``u0(*space_coordinates)`` must vanish on ``∂Ω``.
+    """
+
+    def __init__(self, domain: SpaceTime, initial: Callable[..., Tensor]):
+        self.lower, self.upper = domain.space.bounds
+        self.t0, self.t1 = domain.time.t0, domain.time.t1
+        self.initial = initial
+
+    def __call__(self, points: Tensor, raw: Tensor) -> Tensor:
+        space, t = points[:, :-1], points[:, -1]
+        xi = (space - self.lower.to(points)) / (self.upper - self.lower).to(points)
+        bubble = (4 * xi * (1 - xi)).prod(dim=1)
+        tau = (t - self.t0) / (self.t1 - self.t0)
+        u0 = self.initial(*space.unbind(dim=1))
+        return (u0 + tau * bubble * raw[:, 0]).unsqueeze(1)
+
+
+def heat_problem(
+    name: str,
+    domain: SpaceTime,
+    coordinates: tuple[str, ...],
+    pde: Callable,
+    initial: Callable[..., Tensor],
+    solution: Callable[..., dict[str, Tensor]],
+    constraints: str,
+    params: dict,
+    defaults: dict,
+) -> Problem:
+    """A heat problem with zero Dirichlet data and initial data ``initial``, imposed as ``constraints`` says."""
+    if constraints not in CONSTRAINTS:
+        raise ValueError(f"unknown constraints '{constraints}'; valid: {', '.join(CONSTRAINTS)}")
+    terms = [Term("pde", domain, pde)]
+    transform = ZeroDirichlet(domain, initial) if constraints == "exact" else None
+    if constraints == "soft":
+        space = coordinates[:-1]
+        terms += [
+            Term("boundary", domain.boundary, lambda f: f.u),
+            Term("initial", domain.initial, lambda f: f.u - initial(*(getattr(f, c) for c in space))),
+        ]
+    return Problem(
+        name=name,
+        coordinates=coordinates,
+        fields=("u",),
+        domain=domain,
+        terms=terms,
+        reference=AnalyticReference(coordinates, solution),
+        params={**params, "constraints": constraints},
+        defaults=defaults,
+        transform=transform,
+    )
+
+
+def heat1d(alpha: float = 0.4, constraints: str = "exact") -> Problem:
     """``u_t = α u_xx`` on (0, 1) × (0, 1], ``u(x, 0) = sin πx``, ``u = 0`` at x = 0, 1.
 
-    Solution: ``u = sin(πx) exp(−απ²t)``.
+    Solution: ``u = sin(πx) exp(−απ²t)``. ``constraints``: "exact" (ZeroDirichlet output
+    transform, one loss term ``pde``) or "soft" (terms ``boundary`` and ``initial`` too).
     """
     domain = SpaceTime(Interval(0.0, 1.0), TimeInterval(0.0, 1.0))
+
+    def initial(x):
+        return torch.sin(pi * x)
 
     def solution(x, t):
         return {"u": torch.sin(pi * x) * torch.exp(-alpha * pi**2 * t)}
 
-    return Problem(
-        name="heat1d",
-        coordinates=("x", "t"),
-        fields=("u",),
-        domain=domain,
-        terms=[
-            Term("pde", domain, lambda f: f.u_t - alpha * f.u_xx),
-            Term("boundary", domain.boundary, lambda f: f.u),
-            Term("initial", domain.initial, lambda f: f.u - torch.sin(pi * f.x)),
-        ],
-        reference=AnalyticReference(("x", "t"), solution),
-        params={"alpha": alpha},
-        defaults=HEAT1D_DEFAULTS,
-    )
+    defaults = HEAT1D_DEFAULTS[constraints] if constraints in CONSTRAINTS else {}
+    return heat_problem(
+        "heat1d", domain, ("x", "t"), lambda f: f.u_t - alpha * f.u_xx, initial, solution, constraints,
+        {"alpha": alpha}, defaults,
+    )  # fmt: skip
 
 
 HEAT2D_MODES = ((1, 1, 1.0), (2, 1, 0.5))
 """``(m, n, amplitude)`` of the sine modes ``sin(mπx) sin(nπy)`` of heat2d's initial data."""
 
 
-def heat2d(alpha: float = 0.1) -> Problem:
+def heat2d(alpha: float = 0.1, constraints: str = "exact") -> Problem:
     """``u_t = α (u_xx + u_yy)`` on the unit square × (0, 1], zero Dirichlet data.
 
     ``u(x, y, 0) = Σ a sin(mπx) sin(nπy)`` over HEAT2D_MODES; each mode decays as
-    ``exp(−απ²(m² + n²)t)``.
+    ``exp(−απ²(m² + n²)t)``. ``constraints`` as for heat1d.
     """
     domain = SpaceTime(Box([0.0, 0.0], [1.0, 1.0]), TimeInterval(0.0, 1.0))
 
@@ -58,20 +116,12 @@ def heat2d(alpha: float = 0.1) -> Problem:
             for m, n, a in HEAT2D_MODES
         )
 
-    return Problem(
-        name="heat2d",
-        coordinates=("x", "y", "t"),
-        fields=("u",),
-        domain=domain,
-        terms=[
-            Term("pde", domain, lambda f: f.u_t - alpha * (f.u_xx + f.u_yy)),
-            Term("boundary", domain.boundary, lambda f: f.u),
-            Term("initial", domain.initial, lambda f: f.u - modes(f.x, f.y, 0.0 * f.t)),
-        ],
-        reference=AnalyticReference(("x", "y", "t"), lambda x, y, t: {"u": modes(x, y, t)}),
-        params={"alpha": alpha},
-        defaults=HEAT2D_DEFAULTS,
-    )
+    defaults = HEAT2D_DEFAULTS[constraints] if constraints in CONSTRAINTS else {}
+    return heat_problem(
+        "heat2d", domain, ("x", "y", "t"), lambda f: f.u_t - alpha * (f.u_xx + f.u_yy),
+        lambda x, y: modes(x, y, 0.0 * x), lambda x, y, t: {"u": modes(x, y, t)}, constraints,
+        {"alpha": alpha}, defaults,
+    )  # fmt: skip
 
 
 def varcoef_kappa(x, y):
@@ -102,13 +152,16 @@ HEAT2D_VARCOEF_RESOLUTION = 32
 """Cells per side of the FEM reference mesh of heat2d_varcoef."""
 
 
-def heat2d_varcoef() -> Problem:
+def heat2d_varcoef(constraints: str = "exact") -> Problem:
     """``u_t = ∇·(κ∇u) + s`` on the unit square × (0, 1], ``u = 0`` on the boundary, ``u(·, 0) = u0``.
 
     κ, s and u0 are ``varcoef_kappa``, ``varcoef_source`` and ``varcoef_initial``; the PINN
-    residual expands ``∇·(κ∇u) = κΔu + ∇κ·∇u``. No closed form: the reference is the P2
-    finite element solution ``heat2d_varcoef_fem``, computed on first use and cached.
+    residual expands ``∇·(κ∇u) = κΔu + ∇κ·∇u``. ``constraints`` as for heat2d. No closed
+    form: the reference is the P2 finite element solution ``heat2d_varcoef_fem``, computed
+    on first use and cached.
     """
+    if constraints not in CONSTRAINTS:
+        raise ValueError(f"unknown constraints '{constraints}'; valid: {', '.join(CONSTRAINTS)}")
     domain = SpaceTime(Box([0.0, 0.0], [1.0, 1.0]), TimeInterval(0.0, 1.0))
 
     def pde(f):
@@ -116,16 +169,18 @@ def heat2d_varcoef() -> Problem:
         flux_divergence = varcoef_kappa(f.x, f.y) * (f.u_xx + f.u_yy) + kappa_x * f.u_x + kappa_y * f.u_y
         return f.u_t - flux_divergence - varcoef_source(f.x, f.y, f.t)
 
+    terms = [Term("pde", domain, pde)]
+    if constraints == "soft":
+        terms += [
+            Term("boundary", domain.boundary, lambda f: f.u),
+            Term("initial", domain.initial, lambda f: f.u - varcoef_initial(f.x, f.y)),
+        ]
     return Problem(
         name="heat2d_varcoef",
         coordinates=("x", "y", "t"),
         fields=("u",),
         domain=domain,
-        terms=[
-            Term("pde", domain, pde),
-            Term("boundary", domain.boundary, lambda f: f.u),
-            Term("initial", domain.initial, lambda f: f.u - varcoef_initial(f.x, f.y)),
-        ],
+        terms=terms,
         reference=FEMReference(
             "heat2d_varcoef",
             "pdes.heat:heat2d_varcoef_fem",
@@ -133,8 +188,9 @@ def heat2d_varcoef() -> Problem:
             ("u",),
             resolution=HEAT2D_VARCOEF_RESOLUTION,
         ),
-        params={},
-        defaults=HEAT2D_DEFAULTS,
+        params={"constraints": constraints},
+        defaults=HEAT2D_DEFAULTS[constraints],
+        transform=ZeroDirichlet(domain, varcoef_initial) if constraints == "exact" else None,
     )
 
 
@@ -157,5 +213,11 @@ def heat2d_varcoef_fem(resolution: int, steps: int = 200, element: str = "P2"):
     )
 
 
-HEAT1D_DEFAULTS = {"steps": 3000, "lbfgs_steps": 500, "batch": 1024, "width": 32, "depth": 3}
-HEAT2D_DEFAULTS = {"steps": 4000, "lbfgs_steps": 800, "batch": 2048, "width": 48, "depth": 4}
+HEAT1D_DEFAULTS = {
+    "exact": {"steps": 1000, "lbfgs_steps": 500, "batch": 1024, "width": 32, "depth": 3, "lr": 5e-3},
+    "soft": {"steps": 1000, "lbfgs_steps": 1000, "batch": 1024, "width": 32, "depth": 3, "lr": 5e-3},
+}
+HEAT2D_DEFAULTS = {
+    "exact": {"steps": 1500, "lbfgs_steps": 600, "batch": 1024, "width": 32, "depth": 4, "lr": 5e-3},
+    "soft": {"steps": 1500, "lbfgs_steps": 1500, "batch": 1024, "width": 32, "depth": 4, "lr": 5e-3},
+}

@@ -115,7 +115,11 @@ class Problem:
 
     ``domain`` is the whole space(-time) domain (for input scaling and evaluation);
     ``params`` are the values the problem was built with; ``defaults`` are solver
-    settings (steps, batch, width…) measured to work well for it.
+    settings (steps, batch, width…) measured to work well for it. An optional
+    ``transform(points, raw) -> outputs`` maps the network's raw outputs ``(N, F)`` at
+    ``points`` ``(N, d)`` to the fields, e.g. to impose Dirichlet data exactly
+    (``pdes.dirichlet``); the solver applies it inside the model, so every derivative
+    engine differentiates through it.
     """
 
     name: str
@@ -126,6 +130,7 @@ class Problem:
     reference: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    transform: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
         self.coordinates = tuple(self.coordinates)

@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import h5py
@@ -90,12 +91,13 @@ def cache_directory() -> Path:
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it onto ``path``."""
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it onto ``path`` (mode 0644)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -214,7 +216,7 @@ class FEMReference(Reference):
         bound.apply_defaults()
         return {k: v for k, v in bound.arguments.items() if k not in self.params and k != "resolution"}
 
-    @property
+    @cached_property
     def key(self) -> str:
         """24 hex digits of the SHA-256 of everything that determines the solution."""
         identity = {

@@ -4,11 +4,15 @@
     pinn solve PROBLEM [--param k=v] [--steps N] [--lbfgs-steps M] [--batch B] [--sampler S]
                        [--norm N] [--width W] [--depth D] [--activation A] [--lr LR]
                        [--device auto|cpu|cuda] [--dtype float32|float64] [--seed S] [--out DIR]
-    pinn reference PROBLEM [--param k=v] [--resolution N]
                        [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
                        [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
                        [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
+                       [--balance-every M] [--warm-start DIR] [--vtk]
+    pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
+    pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
+                       [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
+    pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png]
 
 Bad input prints one line ``pinn: error: …`` and exits with code 2.
 """
@@ -24,6 +28,7 @@ from pathlib import Path
 import pdes
 import pinn
 import pinn.studies
+import pinn.vtk
 from pinn.config import DEVICES, DTYPES
 from pinn.nn import NORMS
 
@@ -85,6 +90,9 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rar-add", type=int, help="points rar adds to its pool per resampling")
     parser.add_argument("--replicates", type=int, help="independent draws per quadrature statistic")
     parser.add_argument("--statistics-every", type=int, metavar="M", help="steps between quadrature statistics")
+    parser.add_argument(
+        "--balance-every", type=int, metavar="M", help="steps between gradient-norm loss balancing (0: off)"
+    )
 
 
 def pool_size(text: str) -> int | str:
@@ -124,6 +132,7 @@ def solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "rar_add",
         "replicates",
         "statistics_every",
+        "balance_every",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
@@ -152,20 +161,28 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.resume is not None and args.out not in (None, args.resume):
         raise UsageError("--resume DIR continues the run in DIR; leave out --out or give the same directory")
     out = args.resume if args.resume is not None else args.out
-    result = pinn.solve(problem, out=out, resume=args.resume is not None, **solver_settings(args))
+    if args.vtk and out is None:
+        raise UsageError("--vtk writes into the run's directory; give --out DIR")
+    warm_start = pinn.load(args.warm_start).model.state_dict() if args.warm_start is not None else None
+    settings = solver_settings(args)
+    result = pinn.solve(problem, out=out, resume=args.resume is not None, warm_start=warm_start, **settings)
     print(results_table(result.report))
     if out is not None:
         print(f"wrote {out}/report.json and {out}/run.h5")
+    if args.vtk:
+        files = pinn.vtk.export(result, Path(out) / "vtk")
+        print(f"wrote {len(files)} VTK files to {out}/vtk")
     return 0
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
     problem = pdes.get(args.problem, **parse_params(args.param))
     reference = problem.reference
-    if reference is None or reference.kind != "fem":
+    reference_kind = "no" if reference is None else reference.kind
+    if reference_kind != "fem":
         if args.resolution is not None:
-            raise UsageError(f"problem '{args.problem}' has an analytic reference; --resolution applies to FEM references")
-        print(f"{args.problem}: {'no' if reference is None else reference.kind} reference, nothing to compute")
+            raise UsageError(f"--resolution is for FEM references; problem '{args.problem}' has a {reference_kind} one")
+        print(f"{args.problem}: {reference_kind} reference, nothing to compute")
         return 0
     if args.resolution is not None:
         reference = reference.with_resolution(args.resolution)
@@ -197,11 +214,25 @@ def build_parser() -> Parser:
     add_solver_options(solve)
     solve.add_argument("--out", help="directory for report.json and run.h5")
     solve.add_argument("--resume", metavar="DIR", help="continue the unfinished run in DIR")
+    solve.add_argument("--warm-start", metavar="DIR", help="start from the parameters of the run in DIR")
+    solve.add_argument("--vtk", action="store_true", help="also export VTK files of the result to OUT/vtk")
     solve.set_defaults(run=cmd_solve)
     study = commands.add_parser("study", help="run a grid of solves and tabulate the results")
     studies = study.add_subparsers(dest="study", required=True, parser_class=Parser)
     add_norm_study(studies)
+    add_density_study(studies)
+    add_export_vtk_command(commands)
+    add_reference_command(commands)
     return parser
+
+
+def add_reference_command(commands: argparse._SubParsersAction) -> None:
+    """``pinn reference PROBLEM [--param k=v] [--resolution N]``."""
+    reference = commands.add_parser("reference", help="compute or load a problem's reference solution")
+    reference.add_argument("problem")
+    reference.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
+    reference.add_argument("--resolution", type=int, help="cells per side of the FEM mesh")
+    reference.set_defaults(run=cmd_reference)
 
 
 def add_norm_study(studies: argparse._SubParsersAction) -> None:
@@ -215,6 +246,51 @@ def add_norm_study(studies: argparse._SubParsersAction) -> None:
     norms.add_argument("--batch", type=count_list, default=[8, 64, 1024], help="comma-separated batch sizes")
     norms.add_argument("--out", required=True, help="directory for the runs and the results")
     norms.set_defaults(run=cmd_study_norms)
+
+
+def add_density_study(studies: argparse._SubParsersAction) -> None:
+    """``pinn study density``: the solve options, with ``--pool``, ``--batch`` and ``--sampler`` lists."""
+    density = studies.add_parser(
+        "density",
+        help="error, quadrature noise and cost per pool size, batch size and rule",
+        conflict_handler="resolve",
+    )
+    density.add_argument("problem")
+    add_solver_options(density)
+    density.add_argument("--pool", type=pool_list, default=[1000, 10000, 100000, "fresh"], help="pool sizes or fresh")
+    density.add_argument("--batch", type=count_list, default=[256, 1024, 4096], help="comma-separated batch sizes")
+    density.add_argument("--sampler", type=name_list, default=["uniform", "sobol"], help="rules that fill the pools")
+    density.add_argument(
+        "--budget-s", type=float, metavar="T", help="seconds of Adam steps per run (instead of --steps)"
+    )
+    density.add_argument("--out", required=True, help="directory for the runs and the results")
+    density.set_defaults(run=cmd_study_density)
+
+
+def add_export_vtk_command(commands: argparse._SubParsersAction) -> None:
+    """``pinn export-vtk DIR [--times …] [--resolution N] [--png]``."""
+    export = commands.add_parser("export-vtk", help="write a run's fields as VTK files (and PNGs) into DIR/vtk")
+    export.add_argument("directory", metavar="DIR")
+    export.add_argument("--times", type=time_list, help="comma-separated times (default: 11 from t0 to t1)")
+    export.add_argument("--resolution", type=int, default=pinn.vtk.DEFAULT_RESOLUTION, help="grid points per axis")
+    export.add_argument("--png", action="store_true", help="also render every field to DIR/vtk/png")
+    export.set_defaults(run=cmd_export_vtk)
+
+
+def pool_list(text: str) -> list[int | str]:
+    """``"1000,fresh"`` → ``[1000, "fresh"]``."""
+    values = [pool_size(item) for item in name_list(text)]
+    if not values:
+        raise UsageError(f"expected comma-separated pool sizes or 'fresh', got '{text}'")
+    return values
+
+
+def time_list(text: str) -> list[float]:
+    """``"0,0.5"`` → ``[0.0, 0.5]``."""
+    try:
+        return [float(item) for item in name_list(text)]
+    except ValueError:
+        raise UsageError(f"--times expects comma-separated numbers, got '{text}'") from None
 
 
 def name_list(text: str) -> list[str]:
@@ -240,6 +316,22 @@ def cmd_study_norms(args: argparse.Namespace) -> int:
     pinn.studies.norm_study(problem, args.norms, batches, args.out, **settings)
     print(Path(args.out, "results.md").read_text(), end="")
     print(f"wrote {args.out}/results.md, results.h5 and norms.png")
+    return 0
+
+
+def cmd_study_density(args: argparse.Namespace) -> int:
+    problem = pdes.get(args.problem, **parse_params(args.param))
+    settings = solver_settings(args)
+    pools, batches, rules = settings.pop("pool"), settings.pop("batch"), settings.pop("sampler")
+    pinn.studies.density_study(problem, pools, batches, rules, args.out, budget_s=args.budget_s, **settings)
+    print(Path(args.out, "study.md").read_text(), end="")
+    print(f"wrote {args.out}/study.md, study.h5, density_error.png, density_noise.png and density_cost.png")
+    return 0
+
+
+def cmd_export_vtk(args: argparse.Namespace) -> int:
+    files = pinn.vtk.export_run(args.directory, args.times, args.resolution, args.png)
+    print(f"wrote {len(files)} files to {Path(args.directory) / 'vtk'}")
     return 0
 
 

@@ -43,6 +43,8 @@ class Config:
     ``∝ |r|^rad_k / mean + rad_c``, RAR adding the ``rar_add`` worst to its pool.
     Quadrature statistics over ``replicates`` draws per term are recorded every
     ``statistics_every`` steps (0: only at the end) and at the end.
+    ``balance_every`` > 0 balances the terms' weights by their gradient norms every that
+    many Adam steps (``pinn.balance``; 0: the Terms' fixed weights only).
     """
 
     steps: int = 5000
@@ -72,6 +74,7 @@ class Config:
     rad_c: float = 1.0
     rar_add: int = 64
     statistics_every: int = 0
+    balance_every: int = 0
 
     def __post_init__(self) -> None:
         for name in ("batch", "width", "depth", "eval_every", "eval_points", "replicates"):
@@ -94,6 +97,7 @@ class Config:
         check_choice("device", self.device, dict.fromkeys(DEVICES))
         check_choice("dtype", self.dtype, DTYPES)
         _require(self.statistics_every >= 0, f"statistics_every must be zero or more, got {self.statistics_every}")
+        _require(self.balance_every >= 0, f"balance_every must be zero or more, got {self.balance_every}")
         self.check_sampler_options()
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but no CUDA device is available; use --device cpu or auto")

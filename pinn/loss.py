@@ -37,6 +37,6 @@ def term_losses(
     }
 
 
-def total_loss(problem: Problem, losses: Mapping[str, Tensor]) -> Tensor:
-    """``Σ_k λ_k L_k``."""
-    return sum(t.weight * losses[t.name] for t in problem.terms)
+def total_loss(problem: Problem, losses: Mapping[str, Tensor], balance: Mapping[str, float] | None = None) -> Tensor:
+    """``Σ_k λ_k L_k`` with ``λ_k`` the Term's weight, times its balancing weight if ``balance`` is given."""
+    return sum(t.weight * (1.0 if balance is None else balance[t.name]) * losses[t.name] for t in problem.terms)

@@ -1,12 +1,13 @@
-"""Backbones: an MLP with optional input embeddings and a normalization in every hidden layer.
+"""Backbones: an MLP with optional input embeddings and a normalization in its hidden layers.
 
 Layout, for points ``x`` of the domain (``B``, ``U``, ``V`` only where switched on)::
 
     z  = 2(x − lo)/(hi − lo) − 1                    coordinates scaled to [-1, 1]
     h₀ = [cos(zB), sin(zB)]                         Fourier features: B ~ N(0, σ²), fixed, (d, ⌊width/2⌋)
     U  = act(h₀W_U + b_U),  V = act(h₀W_V + b_V)    modified MLP: two encoders of h₀
-    for each of the ``depth`` hidden layers:
-        a = norm(linear(h))                         the norm sits after the linear layer, before act
+    for each of the ``depth`` hidden layers k = 1, …, depth:
+        a = linear_k(h)
+        a = norm_k(a)                               k ≥ 2: the norm sits after the linear layer, before act
         h = act(a)                                  plain MLP
         h = (1 − act(a))·U + act(a)·V               modified MLP: act(a) gates between the encoders
     out = hW + b                                    one output per field
@@ -24,10 +25,15 @@ Norms (``NORMS``), for the pre-activation ``a`` (``width`` units) of one point; 
     rwf     the linear layer is W = diag(exp(s))·V, s ~ N(RWF_MEAN, RWF_STD²) at initialization:
             random weight factorization (Wang et al.)
 
-``weight`` and ``rwf`` reparametrize the hidden linear layers themselves (W at initialization
-is the same Xavier-normal matrix as for ``none``); the encoders and the output layer are always
-plain. Only ``batch`` couples the points of a batch: in training mode ``forward(x)`` normalizes
-with the statistics of ``x`` itself, or with ``statistics`` from ``batch_statistics`` held fixed
+The first hidden layer has no norm layer: its pre-activation ``a = W z + b`` is linear in the
+(centered) coordinates while ``b = 0``, so ``layer``, ``rms`` and ``group`` would make the network
+invariant to ``z → cz`` (constant along rays from the domain's center, with gradients like
+``1/|z|`` there), and ``batch`` would only repeat the input scaling. ``weight`` and ``rwf``
+reparametrize every hidden linear layer, the first included (W at initialization is the same
+Xavier-normal matrix as for ``none``); the encoders and the output layer are always plain.
+
+Only ``batch`` couples the points of a batch: in training mode ``forward(x)`` normalizes with
+the statistics of ``x`` itself, or with ``statistics`` from ``batch_statistics`` held fixed
 (see ``pinn.derivatives.pointwise``); running averages change only through
 ``update_running_statistics``.
 """
@@ -247,7 +253,8 @@ class MLP(nn.Module):
         in_dim = 2 * (width // 2) if fourier_features else lower.shape[0]
         sizes = [in_dim] + [width] * depth
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.norms = nn.ModuleList(NORM_LAYERS.get(norm, nn.Identity)(width) for _ in range(depth))
+        norm_layer = NORM_LAYERS.get(norm, nn.Identity)
+        self.norms = nn.ModuleList([nn.Identity()] + [norm_layer(width) for _ in range(depth - 1)])
         self.output = nn.Linear(width, out_dim)
         for layer in [*self.hidden, self.output]:
             nn.init.xavier_normal_(layer.weight)
@@ -280,18 +287,20 @@ class MLP(nn.Module):
     def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
         """Outputs ``(N, out_dim)`` at points ``(N, d)``.
 
-        ``statistics`` (one per hidden layer, from ``batch_statistics``) are the BatchNorm
+        ``statistics`` (one per BatchNorm layer, from ``batch_statistics``) are the BatchNorm
         statistics to normalize with in training mode; without them the batch ``x`` supplies
         its own, which couples its points.
         """
         if statistics is not None and not self.couples_points:
             raise ValueError("batch statistics apply only to a BatchNorm backbone in training mode")
-        if statistics is not None and len(statistics) != len(self.hidden):
-            raise ValueError(f"need statistics for each of {len(self.hidden)} hidden layers, got {len(statistics)}")
+        if statistics is not None and len(statistics) != len(self.batch_norms):
+            raise ValueError(
+                f"need statistics for each of {len(self.batch_norms)} BatchNorm layers, got {len(statistics)}"
+            )
         return self._evaluate(x, statistics, [])
 
     def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
-        """The BatchNorm statistics of each hidden layer at the batch ``x.detach()``.
+        """The statistics of each BatchNorm layer at the batch ``x.detach()``.
 
         They depend on the parameters (with their autograd graph) but not on the points that
         derivatives are later taken with respect to. Empty when the model couples no points.
@@ -304,19 +313,25 @@ class MLP(nn.Module):
 
     def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
         """Fold one training step's ``statistics`` into the BatchNorm running averages."""
-        for norm, s in zip(self.norms, statistics, strict=True):
+        for norm, s in zip(self.batch_norms, statistics, strict=True):
             norm.update_running(s)
+
+    @property
+    def batch_norms(self) -> list[BatchNorm]:
+        """The BatchNorm layers, in order."""
+        return [norm for norm in self.norms if isinstance(norm, BatchNorm)]
 
     def _evaluate(self, x: Tensor, statistics: Sequence[BatchStatistics] | None, collected: list) -> Tensor:
         """The forward pass; BatchNorm statistics used in training are appended to ``collected``."""
         h0 = self.embed(x)
         if self.encoders is not None:
             u, v = (self.activation(encoder(h0)) for encoder in self.encoders)
+        given = iter(statistics) if statistics is not None else None
         h = h0
-        for k, (linear, norm) in enumerate(zip(self.hidden, self.norms)):
+        for linear, norm in zip(self.hidden, self.norms):
             a = linear(h)
-            if self.couples_points:
-                s = statistics[k] if statistics is not None else norm.statistics(a)
+            if isinstance(norm, BatchNorm) and self.training:
+                s = next(given) if given is not None else norm.statistics(a)
                 collected.append(s)
                 a = norm(a, s)
             else:

@@ -146,3 +146,8 @@ def quadrature_statistics(
 
 def _squared(function: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
     return lambda points: function(points) ** 2
+
+
+def interior_terms(problem: Problem) -> list[Term]:
+    """The terms whose region is the whole domain: the PDE residuals, as opposed to conditions."""
+    return [term for term in problem.terms if term.region is problem.domain]

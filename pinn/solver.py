@@ -8,6 +8,9 @@ statistics (report.quadrature_statistics) go into the history every ``statistics
 steps and into report.json at the end.
 A non-finite loss stops the run at once; the parameters of the last finite step are
 kept (and written to the run file when there is an output directory).
+With ``Config.balance_every`` the terms' weights are balanced by their gradient norms
+(``pinn.balance``); each update goes into the history's ``weights``. A problem's output
+transform is applied inside the model (``pinn.transformed``).
 A BatchNorm backbone trains on the statistics of each step's points
 (``pinn.batch_statistics``); errors, predictions and the final report use evaluation
 mode (running statistics), and report.json adds the ``train_eval_gap`` between the two.
@@ -29,11 +32,13 @@ from tqdm.auto import tqdm
 import samplers
 from pdes.problem import Problem
 from pinn import io
+from pinn.balance import GradNormBalance
 from pinn.batch_statistics import step_losses, train_eval_gap
 from pinn.config import Config
 from pinn.loss import total_loss
 from pinn.nn import BATCH_COUPLED_NORMS, MLP, training_mode
 from pinn.report import evaluation_points, field_errors, predict, quadrature_statistics, term_residual
+from pinn.transformed import Transformed
 from samplers.quadrature import Quadrature
 
 Tensor = torch.Tensor
@@ -71,7 +76,12 @@ class Result:
 
 
 def solve(
-    problem: Problem, out: str | Path | None = None, progress: bool = True, resume: bool = False, **settings: object
+    problem: Problem,
+    out: str | Path | None = None,
+    progress: bool = True,
+    resume: bool = False,
+    warm_start: dict[str, Tensor] | None = None,
+    **settings: object,
 ) -> Result:
     """Train a PINN for ``problem`` and measure it against the problem's reference.
 
@@ -80,15 +90,21 @@ def solve(
     and ``out/run.h5`` (checkpointed at every evaluation); an existing run there is never
     overwritten. ``resume=True`` continues the unfinished run in ``out`` with the settings
     stored in its run file (settings given must agree with them); on the CPU it ends with
-    the same parameters as an uninterrupted run.
+    the same parameters as an uninterrupted run. ``warm_start`` is a model state dict (of a
+    run with the same backbone settings) to start from instead of the initialization.
     """
     if resume:
+        if warm_start is not None:
+            raise ValueError("warm_start begins a new run; it cannot be combined with resume")
         return resume_run(problem, out, progress, settings)
     config = Config.build(problem.defaults, settings)
     out_dir = io.ensure_writable_dir(Path(out)) if out is not None else None
     if out_dir is not None and (out_dir / "run.h5").exists():
         raise ValueError(f"'{out_dir}' already holds a run; continue it with resume (--resume) or choose another out")
-    return Run(problem, config, out_dir, progress).train()
+    run = Run(problem, config, out_dir, progress)
+    if warm_start is not None:
+        run.warm_start(warm_start)
+    return run.train()
 
 
 def resume_run(problem: Problem, out: str | Path | None, progress: bool, settings: dict[str, object]) -> Result:
@@ -99,7 +115,9 @@ def resume_run(problem: Problem, out: str | Path | None, progress: bool, setting
     if run["complete"]:
         raise ValueError(f"the run in '{out}' is already complete; nothing to resume")
     if run["problem"] != problem.name or run["params"] != problem.params:
-        raise ValueError(f"'{out}' holds a run of {run['problem']} {run['params']}, not {problem.name} {problem.params}")
+        raise ValueError(
+            f"'{out}' holds a run of {run['problem']} {run['params']}, not {problem.name} {problem.params}"
+        )
     config = Config(**run["config"])
     for name, value in settings.items():
         if value is not None and getattr(config, name, value) != value:
@@ -109,8 +127,8 @@ def resume_run(problem: Problem, out: str | Path | None, progress: bool, setting
     return training.train()
 
 
-def build_model(problem: Problem, config: Config) -> MLP:
-    """The backbone for ``problem``, initialized from ``config.seed``, on its device and dtype."""
+def build_model(problem: Problem, config: Config) -> MLP | Transformed:
+    """The backbone for ``problem`` (and its output transform), seeded by ``config.seed``, on its device and dtype."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = MLP(
@@ -124,6 +142,8 @@ def build_model(problem: Problem, config: Config) -> MLP:
             fourier_scale=config.fourier_scale,
             modified_mlp=config.modified_mlp,
         )
+    if problem.transform is not None:
+        model = Transformed(model, problem.transform)
     return model.to(config.torch_device, config.torch_dtype)
 
 
@@ -155,6 +175,7 @@ class Run:
             "terms": {n: [] for n in names},
             "eval": [],
             "quadrature": [],
+            "weights": [],
         }
         self.step = 0
         self.started = time.perf_counter()
@@ -174,6 +195,24 @@ class Run:
         )
         self.lbfgs_batches: dict[str, Quadrature] | None = None
         self.lbfgs_used = 0
+        self.balance = GradNormBalance(names) if config.balance_every else None
+
+    def warm_start(self, state: dict[str, Tensor]) -> None:
+        """Start from the parameters ``state`` instead of the initialization."""
+        self.model.load_state_dict(state)
+        self.last_good = self._snapshot()
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """The balancing weights λ_k, or None without balancing."""
+        return None if self.balance is None else self.balance.weights
+
+    def rebalance(self, losses: dict[str, Tensor]) -> None:
+        """Update the balancing weights every ``balance_every`` steps and record them in the history."""
+        if self.balance is None or self.step % self.config.balance_every:
+            return
+        self.balance.update(losses, [p for p in self.model.parameters() if p.requires_grad])
+        self.history.setdefault("weights", []).append({"step": self.step, "weights": dict(self.balance.weights)})
 
     def _reference_values(self) -> dict[str, Tensor] | None:
         if self.problem.reference is None:
@@ -238,8 +277,9 @@ class Run:
             start = time.perf_counter()
             self.refresh_rules()
             losses = step_losses(self.model, self.problem, self.draw(self.generators))
-            loss = total_loss(self.problem, losses)
             self.check_finite(losses, "adam")
+            self.rebalance(losses)
+            loss = total_loss(self.problem, losses, self.weights)
             self.last_good = self._snapshot()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -266,7 +306,7 @@ class Run:
             optimizer.zero_grad(set_to_none=True)
             losses = step_losses(self.model, self.problem, batches)
             self.check_finite(losses, "lbfgs")
-            loss = total_loss(self.problem, losses)
+            loss = total_loss(self.problem, losses, self.weights)
             loss.backward()
             self.last_losses = (loss.detach(), {k: v.detach() for k, v in losses.items()})
             return loss
@@ -318,9 +358,10 @@ class Run:
         return field_errors(prediction, self.reference, self.problem.reference.up_to_constant)
 
     def evaluate(self) -> None:
-        """Errors now, into the history, the progress bar and the run file."""
+        """Errors now (with the seconds since the run began), into the history, the progress bar and the run file."""
         errors = self.errors()
-        self.history["eval"].append({"step": self.step, "errors": errors})
+        elapsed = self.wall_before + time.perf_counter() - self.started
+        self.history["eval"].append({"step": self.step, "wall_s": elapsed, "errors": errors})
         postfix = {"loss": f"{self.history['loss'][-1]:.2e}"}
         postfix.update({f"{name}_rel_l2": f"{e['rel_l2']:.2e}" for name, e in errors.items()})
         self.bar.set_postfix(postfix)
@@ -358,6 +399,7 @@ class Run:
             "lbfgs_used": self.lbfgs_used,
             "adam_time": self.adam_time,
             "wall_time": self.wall_before + time.perf_counter() - self.started,
+            "balance_weights": self.weights,
         }
 
     def restore(self, run: dict) -> None:
@@ -374,6 +416,8 @@ class Run:
         self.lbfgs_batches = state["lbfgs_batches"]
         self.lbfgs_used = state["lbfgs_used"]
         self.adam_time = state["adam_time"]
+        if self.balance is not None:
+            self.balance.weights = state["balance_weights"]
         self.wall_before = state["wall_time"]
         self.started = time.perf_counter()
         self.step = run["step"]

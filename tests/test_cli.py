@@ -20,7 +20,7 @@ def test_list_names_the_problems(capsys):
 def test_solve_writes_report_and_run_file(tmp_path, capsys):
     assert main(["solve", "heat1d", "--param", "alpha=0.3", "--out", str(tmp_path), *FAST]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["params"] == {"alpha": 0.3} and report["config"]["steps"] == 20
+    assert report["params"] == {"alpha": 0.3, "constraints": "exact"} and report["config"]["steps"] == 20
     assert (tmp_path / "run.h5").is_file()
     assert "rel_l2" in capsys.readouterr().out
 
@@ -28,14 +28,14 @@ def test_solve_writes_report_and_run_file(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["solve", "heat3d"], "unknown problem 'heat3d'; valid problems: heat1d, heat2d"),
+        (["solve", "heat3d"], "unknown problem 'heat3d'; valid problems: cavity, heat1d, heat2d"),
         (["solve", "heat1d", "--sampler", "nope"], "unknown sampler 'nope'; valid: "),
         (["solve", "heat1d", "--activation", "relu"], "unknown activation 'relu'; valid: tanh, sin, gelu"),
         (["solve", "heat1d", "--steps", "-5"], "steps must be zero or more, got -5"),
         (["solve", "heat1d", "--batch", "0"], "batch must be a positive integer, got 0"),
         (["solve", "heat1d", "--width", "0"], "width must be a positive integer, got 0"),
         (["solve", "heat1d", "--depth", "0"], "depth must be a positive integer, got 0"),
-        (["solve", "heat1d", "--param", "beta=2"], "no parameter 'beta'; its parameters: alpha"),
+        (["solve", "heat1d", "--param", "beta=2"], "no parameter 'beta'; its parameters: alpha, constraints"),
         (["solve", "heat1d", "--param", "alpha"], "--param expects key=value"),
         (["solve", "heat1d", "--steps", "many"], "invalid int value: 'many'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
@@ -58,4 +58,5 @@ def test_unwritable_out_directory(tmp_path, capsys):
 def test_console_entry_point_has_no_traceback():
     done = subprocess.run([sys.executable, "-m", "pinn", "solve", "nope"], capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.strip() == "pinn: error: unknown problem 'nope'; valid problems: heat1d, heat2d"
+    assert done.stderr.startswith("pinn: error: unknown problem 'nope'; valid problems: cavity, heat1d, heat2d")
+    assert done.stderr.count("\n") == 1

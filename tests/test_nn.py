@@ -117,13 +117,16 @@ def test_random_weight_factorization_keeps_initial_weight_and_draws_log_scales()
     torch.testing.assert_close(layer(h), h @ (torch.exp(s)[:, None] * layer.direction).T + layer.bias)
 
 
-def test_norms_after_linear_before_activation():
+@pytest.mark.parametrize("norm", ["layer", "rms", "group"])
+def test_norms_after_each_hidden_linear_layer_but_the_first_before_activation(norm):
     torch.manual_seed(0)
-    model = randomized(MLP(BOUNDS, 2, width=8, depth=1, norm="layer"))
+    model = randomized(MLP(BOUNDS, 2, width=8, depth=3, norm=norm))
     x = torch.rand(6, 3, dtype=torch.float64)
-    z = model.scale(x)
-    a = model.norms[0](model.hidden[0](z))
-    torch.testing.assert_close(model(x), model.output(torch.tanh(a)))
+    h = torch.tanh(model.hidden[0](model.scale(x)))
+    for linear, layer in zip(model.hidden[1:], model.norms[1:]):
+        h = torch.tanh(layer(linear(h)))
+    torch.testing.assert_close(model(x), model.output(h))
+    assert isinstance(model.norms[0], torch.nn.Identity)
 
 
 def test_fourier_features_are_cos_and_sin_of_scaled_inputs():

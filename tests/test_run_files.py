@@ -23,7 +23,7 @@ SETTINGS = dict(
 def test_run_file_round_trip(tmp_path):
     result = pinn.solve(pdes.get("heat1d"), out=tmp_path, progress=False, **SETTINGS)
     run = io.load_run(tmp_path / "run.h5")
-    assert run["complete"] and run["problem"] == "heat1d" and run["params"] == {"alpha": 0.4}
+    assert run["complete"] and run["problem"] == "heat1d" and run["params"] == {"alpha": 0.4, "constraints": "exact"}
     assert run["config"] == result.config.to_dict()
     assert run["report"] == result.report
     assert run["history"]["loss"] == result.history["loss"]

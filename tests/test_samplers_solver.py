@@ -33,12 +33,28 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+def solve_heat2d(rule: str, out, *params: str) -> dict:
+    """``pinn solve heat2d --sampler rule`` with tiny settings; the report's quadrature block."""
+    argv = ["solve", "heat2d", *params, "--sampler", rule, *TINY, *OPTIONS.get(rule, []), "--out", str(out)]
+    assert main(argv) == 0
+    return json.loads((out / "report.json").read_text())["quadrature"]
+
+
 @pytest.mark.parametrize("rule", samplers.names())
-def test_pinn_solve_heat2d_works_with_every_rule(rule, tmp_path, capsys):
-    argv = ["solve", "heat2d", "--sampler", rule, *TINY, *OPTIONS.get(rule, []), "--out", str(tmp_path)]
-    assert main(argv) == 0, capsys.readouterr().err
-    quadrature = json.loads((tmp_path / "report.json").read_text())["quadrature"]
+def test_pinn_solve_heat2d_works_with_every_rule(rule, tmp_path):
+    quadrature = solve_heat2d(rule, tmp_path)
+    assert set(quadrature) == {t.name for t in pdes.get("heat2d").terms}
+    check_statistics(quadrature, rule)
+
+
+@pytest.mark.parametrize("rule", ["stratified", "gauss", "rar"])
+def test_boundary_and_initial_terms_get_their_own_rules(rule, tmp_path):
+    quadrature = solve_heat2d(rule, tmp_path, "--param", "constraints=soft")
     assert set(quadrature) == {"pde", "boundary", "initial"}
+    check_statistics(quadrature, rule)
+
+
+def check_statistics(quadrature: dict, rule: str) -> None:
     for stats in quadrature.values():
         assert stats["sampler"] == rule
         assert all(key in stats for key in SCHEMA)
@@ -111,7 +127,10 @@ def test_bad_sampler_options_are_one_line_errors(extra, message, capsys):
 
 def test_one_rule_instance_per_term():
     run = pinn.solver.Run(
-        pdes.get("heat1d"), pinn.Config(sampler="pool", pool=64, batch=32, steps=1, lbfgs_steps=0), None, False
+        pdes.get("heat1d", constraints="soft"),
+        pinn.Config(sampler="pool", pool=64, batch=32, steps=1, lbfgs_steps=0),
+        None,
+        False,
     )
     rules = list(run.rules.values())
     assert len({id(r) for r in rules}) == len(rules) == 3

@@ -23,8 +23,9 @@ def untrained_error(problem, config):
     return field_errors(predict(model, problem, points.float()), problem.reference.evaluate(points))["u"]["rel_l2"]
 
 
-def test_short_training_lowers_the_error(tmp_path):
-    problem = pdes.get("heat1d")
+@pytest.mark.parametrize("constraints", ["exact", "soft"])
+def test_short_training_lowers_the_error(tmp_path, constraints):
+    problem = pdes.get("heat1d", constraints=constraints)
     result = pinn.solve(problem, out=tmp_path, progress=False, **TINY)
     before = untrained_error(problem, result.config)
     after = result.report["errors"]["u"]["rel_l2"]
@@ -35,7 +36,7 @@ def test_short_training_lowers_the_error(tmp_path):
 
 
 def test_report_json_schema(tmp_path):
-    result = pinn.solve(pdes.get("heat1d"), out=tmp_path, progress=False, **TINY)
+    result = pinn.solve(pdes.get("heat1d", constraints="soft"), out=tmp_path, progress=False, **TINY)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report == json.loads(json.dumps(result.report))
     for key, kind in {
@@ -43,7 +44,7 @@ def test_report_json_schema(tmp_path):
         "steps_per_s": float, "peak_memory_mb": float, "errors": dict, "reference": dict, "quadrature": dict,
     }.items():  # fmt: skip
         assert isinstance(report[key], kind), key
-    assert report["problem"] == "heat1d" and report["params"] == {"alpha": 0.4}
+    assert report["problem"] == "heat1d" and report["params"] == {"alpha": 0.4, "constraints": "soft"}
     assert report["device"] == "cpu" and report["dtype"] == "float32"
     for key in ("steps", "lbfgs_steps", "batch", "sampler", "norm", "width", "depth", "seed"):
         assert key in report["config"], key

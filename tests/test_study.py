@@ -61,20 +61,22 @@ def test_finished_run_with_other_settings_is_not_reused(study):
         norm_study(pdes.get("heat1d"), ["none"], [4], out, progress=False, **{**TINY, "steps": 4})
 
 
-def test_unfinished_run_is_solved_again(tmp_path):
+def test_finished_run_without_report_json_is_read_from_its_run_file(tmp_path):
     problem = pdes.get("heat1d")
     runs = [GridRun("a", {**TINY, "batch": 4})]
-    run_grid(problem, runs, tmp_path, progress=False)
+    first = run_grid(problem, runs, tmp_path, progress=False)[0]
     (tmp_path / "a" / "report.json").unlink()
-    assert run_grid(problem, runs, tmp_path, progress=False)[0].status == FINISHED
+    again = run_grid(problem, runs, tmp_path, progress=False)[0]
+    assert again.status == SKIPPED and again.report == json.loads(json.dumps(first.report))
 
 
-def test_diverged_run_is_recorded_and_the_grid_goes_on(tmp_path):
+def test_diverged_run_is_recorded_the_grid_goes_on_and_a_rerun_resumes_it(tmp_path):
     problem = pdes.get("heat1d")
     runs = [GridRun("wild", {**TINY, "batch": 4, "lr": 1e30}), GridRun("calm", {**TINY, "batch": 4})]
     outcomes = run_grid(problem, runs, tmp_path, progress=False)
     assert [o.status for o in outcomes] == [DIVERGED, FINISHED]
     assert outcomes[0].report is None and "became" in outcomes[0].message
+    assert [o.status for o in run_grid(problem, runs, tmp_path, progress=False)] == [DIVERGED, SKIPPED]
 
 
 def test_every_setting_is_checked_before_any_run(tmp_path):

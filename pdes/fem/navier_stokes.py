@@ -234,7 +234,7 @@ def cavity(
     resolution: int = 64,
     grading: float = 0.0,
     re_start: float = 100.0,
-    re_factor: float = 3.0,
+    re_factor: float = 2.0,
     picard_steps: int = 3,
     tolerance: float = 1e-10,
 ) -> FEMSolution:

@@ -29,6 +29,13 @@ ERROR_QUADRATURE_ORDER = 8
 """Degree of the quadrature used to integrate errors."""
 
 
+def dof_locations(mesh: TriMesh, element: str) -> np.ndarray:
+    """``(2, n_dofs)`` coordinates of the nodal dofs of ``element`` on ``mesh``, in dof order."""
+    if element not in ELEMENTS:
+        raise ValueError(f"unknown element '{element}'; valid elements: {', '.join(ELEMENTS)}")
+    return Basis(mesh, ELEMENTS[element]()).doflocs
+
+
 @dataclass
 class FEMSolution:
     """Fields on the mesh ``(points (2, n_vertices), cells (3, n_cells))``.
@@ -78,7 +85,7 @@ class FEMSolution:
 
     def dofs(self) -> dict[str, int]:
         """Degrees of freedom per field (per time step)."""
-        return {name: self.basis(name).N for name in self.values}
+        return {name: int(self.basis(name).N) for name in self.values}
 
     def evaluate(self, points: np.ndarray) -> dict[str, np.ndarray]:
         """``{field: (N,)}`` at ``points`` of shape ``(N, 2)`` (steady) or ``(N, 3)`` (x, y, t)."""

@@ -1,10 +1,11 @@
 """A study's machinery: a grid of solves of one problem, their results as HDF5, markdown and plots.
 
 Each run of the grid solves in its own directory ``out/<name>/`` (report.json, run.h5), one
-after the other in this process. A run is *finished* when its report.json exists and its
-run.h5 is marked complete; a rerun of the study reads finished runs back instead of solving
-them again, after checking they were made with the same settings. A run that diverges is
-recorded with status ``diverged`` (and tried again on a rerun).
+after the other in this process. A run is *finished* when its run.h5 is marked complete: a
+rerun of the study reads its report back (report.json, else the copy in run.h5) instead of
+solving again, after checking it was made with the same settings. A run.h5 that is not
+complete (an interrupted run, or one that diverged) is resumed from its last checkpoint.
+A run that diverges is recorded with status ``diverged`` and the grid goes on.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def run_grid(problem: Problem, runs: Sequence[GridRun], out: Path, progress: boo
         if report is not None:
             outcomes.append(Outcome(run, SKIPPED, report))
             continue
+        resume = (directory / "run.h5").is_file()
         try:
-            result = solve(problem, out=directory, progress=progress, **run.settings)
+            result = solve(problem, out=directory, progress=progress, resume=resume, **run.settings)
             outcomes.append(Outcome(run, FINISHED, result.report))
         except Diverged as error:
             outcomes.append(Outcome(run, DIVERGED, None, str(error)))
@@ -70,19 +72,18 @@ def run_grid(problem: Problem, runs: Sequence[GridRun], out: Path, progress: boo
 
 
 def finished_report(directory: Path, problem: Problem, config: Config) -> dict | None:
-    """The report.json of a finished run in ``directory``, or None if there is none.
+    """The report of a finished run in ``directory``, or None if it holds no complete run.
 
-    Raises ``ValueError`` when the finished run was made with other parameters or settings.
+    Raises ``ValueError`` when the finished run was made with other parameters or settings,
+    or its run file is damaged.
     """
+    if not (directory / "run.h5").is_file():
+        return None
+    run = io.load_run(directory / "run.h5")
+    if not run["complete"]:
+        return None
     report_path = directory / "report.json"
-    if not report_path.is_file():
-        return None
-    try:
-        if not io.load_run(directory / "run.h5")["complete"]:
-            return None
-    except io.CorruptRunFile:
-        return None
-    report = json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text()) if report_path.is_file() else run["report"]
     was = {"params": report["params"], **report["config"]}
     now = {"params": json.loads(json.dumps(problem.params)), **config.to_dict()}
     for name, value in was.items():

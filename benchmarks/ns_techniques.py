@@ -1,0 +1,67 @@
+"""Which techniques pay on a Navier–Stokes case: the defaults against one change at a time.
+
+    python benchmarks/ns_techniques.py --case cavity_smooth [--variants default,penalty,balance,…]
+                                       [--record] [extra pinn solve options applied to every variant]
+
+Variants (each is the case's defaults plus the listed options):
+
+    default    the problem's defaults
+    penalty    Dirichlet data by boundary Terms instead of the exact output transform (bc=penalty)
+    exact      the exact output transform instead of boundary Terms (bc=exact)
+    balance    gradient-norm loss balancing every 100 Adam steps (--balance-every 100)
+    fourier    random Fourier features of scale 1 (--fourier-features --fourier-scale 1)
+    modified   the modified MLP (--modified-mlp)
+    float32    single precision (--dtype float32)
+    float64    double precision (--dtype float64)
+    adam_only  no L-BFGS phase (--lbfgs-steps 0)
+
+The table gives each variant's errors, solve wall time and CPU time (see ns_accuracy.py).
+"""
+
+import argparse
+import sys
+
+from ns_common import CASES, record, solve
+
+VARIANTS = {
+    "default": [],
+    "penalty": ["--param", "bc=penalty"],
+    "exact": ["--param", "bc=exact"],
+    "balance": ["--balance-every", "100"],
+    "fourier": ["--fourier-features", "--fourier-scale", "1"],
+    "modified": ["--modified-mlp"],
+    "float32": ["--dtype", "float32"],
+    "float64": ["--dtype", "float64"],
+    "adam_only": ["--lbfgs-steps", "0"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", required=True, choices=list(CASES))
+    parser.add_argument("--variants", default="default,penalty,balance,fourier,float32")
+    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    args, extra = parser.parse_known_args()
+    rows = [
+        f"| {args.case} variant | u rel L2 | v rel L2 | p rel L2 | solve wall s | CPU s | load |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for variant in args.variants.split(","):
+        if variant not in VARIANTS:
+            parser.error(f"unknown variant '{variant}'; valid: {', '.join(VARIANTS)}")
+        result = solve(args.case, VARIANTS[variant] + extra)
+        errors = result["report"]["errors"]
+        rows.append(
+            f"| {variant} | {errors['u']['rel_l2']:.2e} | {errors['v']['rel_l2']:.2e} | {errors['p']['rel_l2']:.2e} | "
+            f"{result['report']['wall_time_s']:.0f} | {result['cpu_s']:.0f} | {result['load']:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    table = "\n".join(rows)
+    print(table)
+    if args.record:
+        command = "python benchmarks/ns_techniques.py " + " ".join(sys.argv[1:])
+        record(f"Navier–Stokes techniques on {args.case}", command, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+"""Incompressible Navier–Stokes problems in 2D, velocity–pressure form.
+
+Fields ``u, v`` (velocity) and ``p`` (kinematic pressure), viscosity ``ν``; each equation is
+its own Term (report.json's quadrature keys)::
+
+    momentum_x   u_t + u u_x + v u_y + p_x − ν (u_xx + u_yy) = 0
+    momentum_y   v_t + u v_x + v v_y + p_y − ν (v_xx + v_yy) = 0
+    continuity   u_x + v_y = 0                                     (steady: no u_t, v_t)
+
+Conditions: prescribed velocity (``u = g_u``, ``v = g_v``; no-slip is ``g = 0``), the
+do-nothing traction ``−p n + ν ∂u/∂n = h`` on an outflow (traction-free: ``h = 0``), and a
+pressure gauge ``p(x0) = p0`` where velocity is prescribed on the whole boundary (the pressure
+is then defined up to a constant, and the reference's ``up_to_constant`` says so).
+
+Dirichlet data on a rectangle can instead be imposed exactly (``bc="exact"``): the problem's
+output transform (``pdes.dirichlet.BoxDirichlet``) makes the velocity equal its data on the
+boundary (and at t = 0) whatever the network, and the boundary Terms are dropped.
+
+Problems: ``kovasznay`` (analytic), ``cavity`` (lid-driven, FEM reference), ``taylor_green``
+(unsteady decaying vortex, analytic).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from pdes.dirichlet import BoxDirichlet
+from pdes.fem import closed_forms, references
+from pdes.geometry import Box, Face, Point, Product, Region, SpaceTime, TimeInterval, Union
+from pdes.problem import Problem, Term
+from pdes.reference import AnalyticReference
+
+Tensor = torch.Tensor
+Velocity = Callable[..., tuple[Tensor, Tensor]]
+"""``velocity(x, y[, t]) -> (u, v)``, values broadcastable to ``x``."""
+
+BCS = ("exact", "penalty")
+"""How Dirichlet velocity data are imposed: by the output transform or by boundary Terms."""
+FIELDS = ("u", "v", "p")
+
+
+def steady_equations(domain: Region, nu: float) -> list[Term]:
+    """Momentum x, momentum y and continuity of the steady equations on ``domain``."""
+    return [
+        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu * (f.u_xx + f.u_yy)),
+        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu * (f.v_xx + f.v_yy)),
+        Term("continuity", domain, lambda f: f.u_x + f.v_y),
+    ]
+
+
+def unsteady_equations(domain: Region, nu: float) -> list[Term]:
+    """Momentum x, momentum y and continuity of the unsteady equations on the space-time ``domain``."""
+    return [
+        Term("momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu * (f.u_xx + f.u_yy)),
+        Term("momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu * (f.v_xx + f.v_yy)),
+        Term("continuity", domain, lambda f: f.u_x + f.v_y),
+    ]
+
+
+def prescribed_velocity(name: str, region: Region, velocity: Velocity) -> list[Term]:
+    """``u = g_u`` and ``v = g_v`` on ``region``: Terms ``<name>_u`` and ``<name>_v``.
+
+    ``velocity`` takes the coordinates of the points (``x, y`` and ``t`` if unsteady).
+    """
+
+    def component(k: int) -> Callable:
+        def residual(f):
+            data = velocity(*_coordinates(f, region.dim))[k]
+            return (f.u if k == 0 else f.v) - data
+
+        return residual
+
+    return [Term(f"{name}_u", region, component(0)), Term(f"{name}_v", region, component(1))]
+
+
+def no_slip(name: str, region: Region) -> list[Term]:
+    """``u = v = 0`` on ``region``: Terms ``<name>_u`` and ``<name>_v``."""
+    return [Term(f"{name}_u", region, lambda f: f.u), Term(f"{name}_v", region, lambda f: f.v)]
+
+
+def traction(name: str, region: Region, nu: float, data: Velocity | None = None) -> list[Term]:
+    """The do-nothing condition ``−p n + ν ∂u/∂n = h`` on an outflow boundary: Terms ``<name>_x``, ``<name>_y``.
+
+    ``data(x, y[, t]) -> (h_x, h_y)``; without it the outflow is traction-free (``h = 0``).
+    """
+
+    def component(k: int) -> Callable:
+        def residual(f):
+            n_x, n_y = f.n_x, f.n_y
+            normal_derivative = f.u_x * n_x + f.u_y * n_y if k == 0 else f.v_x * n_x + f.v_y * n_y
+            r = -f.p * (n_x if k == 0 else n_y) + nu * normal_derivative
+            return r if data is None else r - data(*_coordinates(f, region.dim))[k]
+
+        return residual
+
+    return [Term(f"{name}_x", region, component(0)), Term(f"{name}_y", region, component(1))]
+
+
+def point_gauge(point: tuple[float, float], value: float) -> Term:
+    """The steady pressure gauge ``p(x0, y0) = p0``: Term ``gauge``."""
+    return Term("gauge", Point(point), lambda f: f.p - value)
+
+
+def line_gauge(point: tuple[float, float], time: TimeInterval, value: Callable[[Tensor], Tensor]) -> Term:
+    """The unsteady pressure gauge ``p(x0, y0, t) = p0(t)`` for every t: Term ``gauge``."""
+    return Term("gauge", Product(Point(point), time), lambda f: f.p - value(f.t))
+
+
+def _coordinates(f, dim: int) -> tuple[Tensor, ...]:
+    """``(f.x, f.y)`` or, on space-time regions, ``(f.x, f.y, f.t)``."""
+    return tuple(getattr(f, c) for c in ("x", "y", "t")[:dim])
+
+
+def _check_choice(kind: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {kind} '{value}'; valid: {', '.join(valid)}")
+
+
+KOVASZNAY_BOX = Box([-0.5, -0.5], [1.0, 1.5])
+KOVASZNAY_GAUGE = (0.25, 0.5)
+"""Where kovasznay's pressure is pinned to the exact value (the domain's center)."""
+OUTFLOWS = ("velocity", "traction")
+
+
+def kovasznay(re: float = 20.0, bc: str = "penalty", outflow: str = "velocity") -> Problem:
+    """Kovasznay's steady flow at Reynolds number ``re`` (ν = 1/re) on ``[−0.5, 1] × [−0.5, 1.5]``.
+
+    The exact velocity is prescribed on the boundary (``bc``: penalty Terms ``boundary_u``,
+    ``boundary_v`` or the exact output transform) and the pressure pinned at the center to its
+    exact value (``p = (1 − e^{2λx})/2``, ``pdes.fem.closed_forms.kovasznay``). With
+    ``outflow="traction"`` the outflow x = 1 gets the exact do-nothing traction (Terms
+    ``outflow_x``, ``outflow_y``) instead of the velocity; it fixes the pressure, so there is no
+    gauge and p is compared as is.
+    """
+    if not re > 0:
+        raise ValueError(f"re must be positive, got {re}")
+    _check_choice("bc", bc, BCS)
+    _check_choice("outflow", outflow, OUTFLOWS)
+    if bc == "exact" and outflow == "traction":
+        raise ValueError("bc='exact' prescribes the velocity on the whole boundary; use it with outflow='velocity'")
+    nu = 1.0 / re
+    box = KOVASZNAY_BOX
+
+    def velocity(x, y):
+        return closed_forms.kovasznay(x, y, re)[:2]
+
+    terms = steady_equations(box, nu)
+    transform = None
+    if outflow == "traction":
+        lam = closed_forms.kovasznay_lambda(re)
+
+        def exact_traction(x, y):
+            u_x = -lam * torch.exp(lam * x) * torch.cos(2 * math.pi * y)
+            v_x = lam**2 / (2 * math.pi) * torch.exp(lam * x) * torch.sin(2 * math.pi * y)
+            return -closed_forms.kovasznay(x, y, re)[2] + nu * u_x, nu * v_x
+
+        faces = box.boundary.pieces
+        inflow = [face for face in faces if not (face.axis == 0 and face.side > 0)]
+        terms += prescribed_velocity("boundary", Union(inflow), velocity)
+        terms += traction("outflow", Face(box, 0, 1), nu, exact_traction)
+    else:
+        gauge_value = float(closed_forms.kovasznay(*KOVASZNAY_GAUGE, re)[2])
+        terms.append(point_gauge(KOVASZNAY_GAUGE, gauge_value))
+        if bc == "penalty":
+            terms += prescribed_velocity("boundary", box.boundary, velocity)
+        else:
+            transform = BoxDirichlet(box, velocity, fields=(0, 1))
+
+    def solution(x, y):
+        return dict(zip(FIELDS, closed_forms.kovasznay(x, y, re)))
+
+    return Problem(
+        name="kovasznay",
+        coordinates=("x", "y"),
+        fields=FIELDS,
+        domain=box,
+        terms=terms,
+        reference=AnalyticReference(("x", "y"), solution, up_to_constant=("p",) if outflow == "velocity" else ()),
+        params={"re": re, "bc": bc, "outflow": outflow},
+        defaults=KOVASZNAY_DEFAULTS,
+        transform=transform,
+    )
+
+
+CAVITY_BOX = Box([0.0, 0.0], [1.0, 1.0])
+CAVITY_GAUGE = (0.5, 0.5)
+"""Where the cavity's pressure is pinned to zero (the reference instead has zero mean: compared up to a constant)."""
+
+
+def cavity(re: float = 100.0, lid: str = "smooth", bc: str | None = None) -> Problem:
+    """The lid-driven cavity on the unit square at Reynolds number ``re`` (ν = 1/re, lid speed scale 1).
+
+    Walls at rest; the lid y = 1 moves with ``u = 4x(1 − x)`` (``lid="smooth"``) or ``u = 1``
+    (``"classic"``, discontinuous at the top corners, where the walls win). ``bc`` imposes the
+    velocity by Terms (``wall_u``, ``wall_v``, ``lid_u``, ``lid_v``) or exactly by the output
+    transform; the default is ``"exact"`` for the smooth lid and ``"penalty"`` for the classic
+    one, whose discontinuous data admit no continuous extension. Pressure is pinned at the
+    center; the reference is the Taylor–Hood FEM solution (``pdes.fem.references.cavity``,
+    zero-mean pressure), p compared up to a constant.
+    """
+    if not re > 0:
+        raise ValueError(f"re must be positive, got {re}")
+    _check_choice("lid", lid, closed_forms.LIDS)
+    bc = bc if bc is not None else ("exact" if lid == "smooth" else "penalty")
+    _check_choice("bc", bc, BCS)
+    if bc == "exact" and lid == "classic":
+        raise ValueError(
+            "the classic lid is discontinuous at the top corners: it cannot be imposed exactly; use bc=penalty"
+        )
+    nu = 1.0 / re
+    box = CAVITY_BOX
+    terms = steady_equations(box, nu)
+    terms.append(point_gauge(CAVITY_GAUGE, 0.0))
+    transform = None
+    if bc == "penalty":
+        left, right, bottom, top = box.boundary.pieces
+        terms += no_slip("wall", Union([left, right, bottom]))
+        terms += prescribed_velocity("lid", top, lambda x, y: (closed_forms.lid_velocity(lid, x), 0.0 * x))
+    else:
+
+        def walls(x, y):
+            on_lid = y >= box.upper[1]
+            return torch.where(on_lid, closed_forms.lid_velocity(lid, x), 0.0 * x), 0.0 * x
+
+        transform = BoxDirichlet(box, walls, fields=(0, 1))
+    return Problem(
+        name="cavity",
+        coordinates=("x", "y"),
+        fields=FIELDS,
+        domain=box,
+        terms=terms,
+        reference=references.cavity(re, lid),
+        params={"re": re, "lid": lid, "bc": bc},
+        defaults=CAVITY_DEFAULTS[lid],
+        transform=transform,
+    )
+
+
+TAYLOR_GREEN_LENGTH = 2 * math.pi
+TAYLOR_GREEN_GAUGE = (math.pi / 2, math.pi / 2)
+"""Where taylor_green's pressure is pinned to its exact value at every time."""
+
+
+def taylor_green(nu: float = 0.01, t_end: float = 1.0, bc: str = "exact") -> Problem:
+    """The decaying Taylor–Green vortex on ``[0, 2π]² × [0, t_end]`` with viscosity ``nu``.
+
+    ``u = −cos x sin y F``, ``v = sin x cos y F``, ``p = −(cos 2x + cos 2y) F²/4``,
+    ``F = e^{−2νt}`` (``pdes.fem.closed_forms.taylor_green``). The exact velocity is prescribed
+    on the sides and at t = 0 (``bc``: Terms ``boundary_u``, ``boundary_v``, ``initial_u``,
+    ``initial_v``, or the exact output transform); the pressure is pinned to its exact value
+    on the line ``(π/2, π/2) × [0, t_end]``.
+    """
+    if not nu > 0:
+        raise ValueError(f"nu must be positive, got {nu}")
+    if not t_end > 0:
+        raise ValueError(f"t_end must be positive, got {t_end}")
+    _check_choice("bc", bc, BCS)
+    square = Box([0.0, 0.0], [TAYLOR_GREEN_LENGTH, TAYLOR_GREEN_LENGTH])
+    time = TimeInterval(0.0, t_end)
+    domain = SpaceTime(square, time)
+
+    def exact(x, y, t):
+        return closed_forms.taylor_green(x, y, t, nu, TAYLOR_GREEN_LENGTH)
+
+    def velocity(x, y, t):
+        return exact(x, y, t)[:2]
+
+    def initial_velocity(x, y):
+        return exact(x, y, 0.0 * x)[:2]
+
+    x0, y0 = TAYLOR_GREEN_GAUGE
+    terms = unsteady_equations(domain, nu)
+    terms.append(line_gauge(TAYLOR_GREEN_GAUGE, time, lambda t: exact(x0 + 0.0 * t, y0 + 0.0 * t, t)[2]))
+    transform = None
+    if bc == "penalty":
+        terms += prescribed_velocity("boundary", domain.boundary, velocity)
+        terms += prescribed_velocity("initial", domain.initial, velocity)
+    else:
+        transform = BoxDirichlet(square, velocity, fields=(0, 1), time=time, initial=initial_velocity)
+    return Problem(
+        name="taylor_green",
+        coordinates=("x", "y", "t"),
+        fields=FIELDS,
+        domain=domain,
+        terms=terms,
+        reference=AnalyticReference(("x", "y", "t"), lambda x, y, t: dict(zip(FIELDS, exact(x, y, t)))),
+        params={"nu": nu, "t_end": t_end, "bc": bc},
+        defaults=TAYLOR_GREEN_DEFAULTS,
+        transform=transform,
+    )
+
+
+KOVASZNAY_DEFAULTS = {"steps": 5000, "lbfgs_steps": 1000, "batch": 1024, "width": 50, "depth": 4}
+CAVITY_DEFAULTS = {
+    "smooth": {"steps": 5000, "lbfgs_steps": 1000, "batch": 1024, "width": 50, "depth": 4},
+    "classic": {"steps": 5000, "lbfgs_steps": 1000, "batch": 1024, "width": 50, "depth": 4},
+}
+TAYLOR_GREEN_DEFAULTS = {"steps": 5000, "lbfgs_steps": 1000, "batch": 1024, "width": 50, "depth": 4}

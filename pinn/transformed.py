@@ -1,0 +1,43 @@
+"""A backbone followed by its problem's output transform: ``fields(x) = transform(x, network(x))``.
+
+``pdes.problem.Problem.transform`` (e.g. exact Dirichlet data, ``pdes.dirichlet``) is applied
+here, inside the model, so every derivative engine, the evaluation and the per-point gradient
+statistics see the transformed fields. BatchNorm statistics pass through to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from pinn.nn import MLP, BatchStatistics
+
+Tensor = torch.Tensor
+
+
+class Transformed(nn.Module):
+    """``network`` followed by ``transform(points, raw) -> outputs``."""
+
+    def __init__(self, network: MLP, transform: Callable[[Tensor, Tensor], Tensor]):
+        super().__init__()
+        self.network = network
+        self.transform = transform
+
+    @property
+    def couples_points(self) -> bool:
+        return self.network.couples_points
+
+    def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
+        return self.network.batch_statistics(x)
+
+    def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
+        self.network.update_running_statistics(statistics)
+
+    def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
+        raw = self.network(x, statistics)
+        out = self.transform(x, raw)
+        if out.shape != raw.shape:
+            raise ValueError(f"the output transform returned shape {tuple(out.shape)}, expected {tuple(raw.shape)}")
+        return out

@@ -1,0 +1,69 @@
+"""Taylor–Hood Navier–Stokes solvers against Kovasznay and Taylor–Green, and the cavity's continuation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pdes.fem import closed_forms, navier_stokes
+
+
+def orders(errors):
+    e = np.asarray(errors)
+    return np.log2(e[:-1] / e[1:])
+
+
+def kovasznay_errors(re, resolution):
+    solution = navier_stokes.kovasznay(re, resolution)
+    return [
+        solution.l2_error(name, lambda x, y, k=k: closed_forms.kovasznay(x, y, re)[k], up_to_constant=name == "p")
+        for k, name in enumerate("uvp")
+    ]
+
+
+def test_kovasznay_velocity_converges_at_third_order_and_pressure_at_second():
+    errors = np.array([kovasznay_errors(20.0, n) for n in (4, 8, 16)])
+    velocity, pressure = orders(errors[:, :2]), orders(errors[:, 2])
+    assert velocity[-1].min() >= 2.5, errors
+    assert pressure[-1] >= 1.5, errors
+    assert errors[-1, :2].max() < 5e-3
+
+
+def test_kovasznay_pressure_has_zero_mean():
+    solution = navier_stokes.kovasznay(20.0, 4)
+
+    def zero(x, y):
+        return 0.0 * x
+
+    area_times_squared_mean = solution.l2_error("p", zero) ** 2 - solution.l2_error("p", zero, up_to_constant=True) ** 2
+    assert abs(area_times_squared_mean) < 1e-12
+    assert solution.info["gauge"] == navier_stokes.GAUGE
+
+
+def test_taylor_green_converges_as_mesh_and_step_are_refined():
+    nu, length = 0.05, 2 * math.pi
+    errors = []
+    for resolution, steps in ((6, 3), (12, 6), (24, 12)):
+        solution = navier_stokes.taylor_green(nu=nu, t_end=0.5, length=length, resolution=resolution, steps=steps)
+        exact = [lambda x, y, t, k=k: closed_forms.taylor_green(x, y, t, nu, length)[k] for k in range(3)]
+        errors.append([solution.l2_error(f, exact[k], step=-1, up_to_constant=f == "p") for k, f in enumerate("uvp")])
+    ratios = np.asarray(errors)[:-1] / np.asarray(errors)[1:]
+    assert ratios[:, :2].min() >= 4.0, errors
+    assert ratios[:, 2].min() >= 2.0, errors
+    assert errors[-1][0] < 5e-3 * math.pi  # ‖u‖ over the box is π at t = 0
+
+
+def test_cavity_continues_in_reynolds_number_and_keeps_the_lid():
+    solution = navier_stokes.cavity(re=400.0, lid="smooth", resolution=8)
+    assert [stage["re"] for stage in solution.info["continuation"]] == [100.0, 200.0, 400.0]
+    x = np.linspace(0.0, 1.0, 9)
+    lid = solution.evaluate(np.column_stack([x, np.ones_like(x)]))
+    assert np.abs(lid["u"] - 4 * x * (1 - x)).max() < 1e-12
+    assert np.abs(lid["v"]).max() < 1e-12
+    centre = solution.evaluate(np.array([[0.5, 0.5]]))
+    assert -0.3 < centre["u"][0] < 0.0  # the primary vortex turns clockwise
+
+
+def test_cavity_rejects_unknown_lids():
+    with pytest.raises(ValueError, match="unknown lid 'wavy'; valid lids: classic, smooth"):
+        navier_stokes.cavity(lid="wavy", resolution=2)

@@ -1,0 +1,256 @@
+"""Navier–Stokes problems: residuals vanish on exact solutions, exact Dirichlet data, training, balancing."""
+
+import math
+
+import pytest
+import torch
+
+import pdes
+import pinn
+import samplers
+from pdes.dirichlet import BoxDirichlet
+from pdes.fem import closed_forms
+from pdes.geometry import Box, TimeInterval
+from pinn.balance import GradNormBalance
+from pinn.config import Config
+from pinn.continuation import continuation
+from pinn.derivatives import AutogradDerivatives
+from pinn.report import evaluation_points, field_errors, predict
+from pinn.solver import Run, build_model
+
+ANALYTIC = [
+    ("kovasznay", {}),
+    ("kovasznay", {"re": 40.0, "outflow": "traction"}),
+    ("kovasznay", {"bc": "exact"}),
+    ("taylor_green", {"bc": "penalty"}),
+    ("taylor_green", {"nu": 0.1, "t_end": 2.0}),
+]
+TINY = dict(batch=128, width=16, depth=2, eval_every=50, eval_points=512, replicates=2, dtype="float64")
+
+
+def exact_model(problem):
+    """The reference solution as a model: points → (N, 3) outputs u, v, p."""
+
+    def model(points):
+        values = problem.reference.evaluate(points)
+        return torch.stack([values[name] for name in problem.fields], dim=1)
+
+    return model
+
+
+def draw(region, n=256, seed=0):
+    return samplers.get("uniform").draw(region, n, torch.Generator().manual_seed(seed)).points
+
+
+@pytest.mark.parametrize("name,params", ANALYTIC)
+def test_every_residual_vanishes_on_the_analytic_solution(name, params):
+    problem = pdes.get(name, **params)
+    model = exact_model(problem)
+    for term in problem.terms:
+        engine = AutogradDerivatives(model, draw(term.region))
+        residual = term.residual(problem.fields_at(engine, term.region))
+        assert residual.abs().max() < 1e-10, term.name
+    scale = torch.stack(list(problem.reference.evaluate(draw(problem.domain)).values())).abs().max()
+    assert scale > 0.1
+
+
+@pytest.mark.parametrize("name,params", [(n, p) for n, p in ANALYTIC if p.get("outflow") != "traction"])
+def test_residuals_detect_a_wrong_viscosity(name, params):
+    """The checks above could fail: the same solution does not solve the equations at another ν."""
+    problem = pdes.get(name, **params)
+    wrong = pdes.get(name, **{**params, **({"re": 30.0} if name == "kovasznay" else {"nu": 0.3})})
+    model = exact_model(problem)
+    term = next(t for t in wrong.terms if t.name == "momentum_x")
+    engine = AutogradDerivatives(model, draw(term.region))
+    assert term.residual(wrong.fields_at(engine, term.region)).abs().max() > 1e-3
+
+
+def test_term_names_are_the_equations_and_conditions():
+    names = {
+        "kovasznay": ["momentum_x", "momentum_y", "continuity", "gauge", "boundary_u", "boundary_v"],
+        "taylor_green": ["momentum_x", "momentum_y", "continuity", "gauge"],
+        "cavity": ["momentum_x", "momentum_y", "continuity", "gauge"],
+    }
+    for name, expected in names.items():
+        assert [t.name for t in pdes.get(name).terms] == expected
+    classic = pdes.get("cavity", lid="classic")
+    assert [t.name for t in classic.terms][4:] == ["wall_u", "wall_v", "lid_u", "lid_v"]
+    assert classic.params == {"re": 100.0, "lid": "classic", "bc": "penalty"}
+    assert pdes.get("cavity").reference.up_to_constant == ("p",)
+    assert pdes.get("kovasznay", outflow="traction").reference.up_to_constant == ()
+
+
+@pytest.mark.parametrize(
+    "name,params,message",
+    [
+        ("cavity", {"lid": "sliding"}, "unknown lid 'sliding'; valid: classic, smooth"),
+        ("cavity", {"lid": "classic", "bc": "exact"}, "discontinuous"),
+        ("cavity", {"bc": "hard"}, "unknown bc 'hard'; valid: exact, penalty"),
+        ("cavity", {"re": 0}, "re must be positive"),
+        ("kovasznay", {"outflow": "open"}, "unknown outflow 'open'"),
+        ("kovasznay", {"bc": "exact", "outflow": "traction"}, "outflow='velocity'"),
+        ("taylor_green", {"nu": -1.0}, "nu must be positive"),
+        ("taylor_green", {"t_end": 0.0}, "t_end must be positive"),
+    ],
+)
+def test_bad_parameters_are_refused(name, params, message):
+    with pytest.raises(ValueError, match=message):
+        pdes.get(name, **params)
+
+
+def random_model(problem, seed=0):
+    return build_model(problem, Config(width=16, depth=2, dtype="float64", seed=seed))
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [("kovasznay", {"bc": "exact"}), ("cavity", {"lid": "smooth"}), ("taylor_green", {})],
+)
+def test_the_output_transform_imposes_the_dirichlet_data_exactly(name, params):
+    problem = pdes.get(name, **params)
+    exact = pdes.get(name, **{**params, "bc": "penalty"})
+    model = random_model(problem)
+    regions = [t.region for t in exact.terms if t.name.endswith("_u")]
+    for region in regions:
+        points = draw(region)
+        out = model(points)
+        data = {t.name[:-2]: t for t in exact.terms if t.region is region}
+        for term in data.values():
+            engine = AutogradDerivatives(model, points)
+            assert term.residual(exact.fields_at(engine, region)).abs().max() < 1e-12, term.name
+    inside = draw(problem.domain)
+    assert model(inside)[:, :2].std(dim=0).min() > 1e-3
+    assert torch.equal(model(inside)[:, 2], model.network(inside)[:, 2])
+    assert out.shape[1] == 3
+
+
+def test_the_transform_is_seen_by_the_derivatives():
+    """u_x, u_yy of the transformed model match central finite differences."""
+    problem = pdes.get("taylor_green")
+    model = random_model(problem)
+    points = draw(problem.domain, 32)
+    engine = AutogradDerivatives(model, points)
+    h = 1e-4
+    shift = torch.zeros(3, dtype=torch.float64)
+    shift[0] = h
+    u_x = (model(points + shift)[:, 0] - model(points - shift)[:, 0]) / (2 * h)
+    assert torch.allclose(engine.derivative(0, (0,)), u_x, atol=1e-7)
+    shift = torch.zeros(3, dtype=torch.float64)
+    shift[1] = h
+    u_yy = (model(points + shift)[:, 0] - 2 * model(points)[:, 0] + model(points - shift)[:, 0]) / h**2
+    assert torch.allclose(engine.derivative(0, (1, 1)), u_yy, atol=1e-4)
+
+
+def test_box_dirichlet_extension_uses_only_the_data():
+    """The Coons extension reproduces data on every edge; its interior is not the data's own interior."""
+    box = Box([0.0, 1.0], [2.0, 2.0])
+
+    def data(x, y):
+        return (torch.sin(3 * x) * torch.cos(2 * y) + x * y,)
+
+    transform = BoxDirichlet(box, data, fields=(0,))
+    edge = draw(box.boundary, 400)
+    raw = torch.randn(400, 1, dtype=torch.float64)
+    assert torch.allclose(transform(edge, raw)[:, 0], data(edge[:, 0], edge[:, 1])[0], atol=1e-13, rtol=0)
+    center = torch.tensor([[1.0, 1.5]], dtype=torch.float64)
+    assert transform.distance(center[:, 0], center[:, 1]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="both a time interval and initial data"):
+        BoxDirichlet(box, data, fields=(0,), time=TimeInterval(0.0, 1.0))
+
+
+def error_of(problem, model):
+    points = evaluation_points(problem, 512)
+    return field_errors(predict(model, problem, points), problem.reference.evaluate(points), ("p",))
+
+
+@pytest.mark.parametrize(
+    "name,params,settings",
+    [
+        ("kovasznay", {}, dict(steps=150, lbfgs_steps=20)),
+        ("taylor_green", {}, dict(steps=80, lbfgs_steps=10)),
+    ],
+)
+def test_short_training_lowers_the_error(name, params, settings):
+    problem = pdes.get(name, **params)
+    result = pinn.solve(problem, progress=False, **TINY, **settings)
+    before = error_of(problem, build_model(problem, result.config))
+    after = result.report["errors"]
+    for field in ("u", "v"):
+        assert after[field]["rel_l2"] < 0.5 * before[field]["rel_l2"], field
+    assert set(result.report["quadrature"]) == {t.name for t in problem.terms}
+    assert result.report["reference"]["up_to_constant"] == ["p"]
+
+
+def test_balancing_weights_stay_finite_and_positive():
+    problem = pdes.get("kovasznay")
+    result = pinn.solve(problem, progress=False, **TINY, steps=60, lbfgs_steps=5, balance_every=20)
+    updates = result.history["weights"]
+    assert [u["step"] for u in updates] == [0, 20, 40]
+    for update in updates:
+        assert set(update["weights"]) == {t.name for t in problem.terms}
+        assert all(math.isfinite(w) and w > 0 for w in update["weights"].values())
+    assert len({round(w, 6) for w in updates[-1]["weights"].values()}) > 1
+    assert result.config.balance_every == 20
+
+
+def test_balancing_follows_the_gradient_norm_formula():
+    """λ̂_k = Σ g_j / g_k with g_k = ‖∇L_k‖, averaged with momentum 0.9; a zero gradient keeps its weight."""
+    theta = torch.tensor([3.0, 4.0], requires_grad=True)
+    losses = {"a": (theta**2).sum(), "b": 0.5 * theta[0] ** 2, "c": 0.0 * theta.sum()}
+    balance = GradNormBalance(losses)
+    norms = balance.update(losses, [theta])
+    assert norms["a"] == pytest.approx(10.0) and norms["b"] == pytest.approx(3.0) and norms["c"] == 0.0
+    assert balance.weights["a"] == pytest.approx(0.9 + 0.1 * 13.0 / 10.0)
+    assert balance.weights["b"] == pytest.approx(0.9 + 0.1 * 13.0 / 3.0)
+    assert balance.weights["c"] == 1.0
+
+
+def test_balance_every_must_not_be_negative():
+    with pytest.raises(ValueError, match="balance_every must be zero or more"):
+        Config(balance_every=-1)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_keeps_the_balancing_weights(tmp_path, monkeypatch):
+    settings = dict(TINY, steps=40, lbfgs_steps=0, balance_every=10, eval_every=15)
+    whole = pinn.solve(pdes.get("kovasznay"), progress=False, **settings)
+    evaluate = Run.evaluate
+
+    def evaluate_then_die(self):
+        evaluate(self)
+        if self.step >= 15:
+            raise Interrupt
+
+    monkeypatch.setattr(Run, "evaluate", evaluate_then_die)
+    with pytest.raises(Interrupt):
+        pinn.solve(pdes.get("kovasznay"), out=tmp_path, progress=False, **settings)
+    monkeypatch.setattr(Run, "evaluate", evaluate)
+    resumed = pinn.solve(pdes.get("kovasznay"), out=tmp_path, progress=False, resume=True)
+    assert resumed.history["weights"] == whole.history["weights"]
+    assert resumed.history["loss"] == whole.history["loss"]
+
+
+def test_warm_start_continues_from_the_given_parameters():
+    results = continuation("kovasznay", "re", [20.0, 25.0], progress=False, **TINY, steps=40, lbfgs_steps=0)
+    first, second = results
+    assert second.problem.params["re"] == 25.0
+    start = build_model(second.problem, second.config)
+    start.load_state_dict(first.model.state_dict())
+    cold = error_of(second.problem, build_model(second.problem, second.config))["u"]["rel_l2"]
+    warm = error_of(second.problem, start)["u"]["rel_l2"]
+    assert warm < 0.5 * cold
+    with pytest.raises(ValueError, match="cannot be combined with resume"):
+        pinn.solve(second.problem, out="unused", resume=True, warm_start=first.model.state_dict())
+
+
+def test_kovasznay_gauge_is_the_exact_pressure_at_the_center():
+    problem = pdes.get("kovasznay")
+    gauge = next(t for t in problem.terms if t.name == "gauge")
+    point = gauge.region.coordinates
+    exact_p = closed_forms.kovasznay(torch.tensor(point[0]), torch.tensor(point[1]), 20.0)[2]
+    engine = AutogradDerivatives(exact_model(problem), torch.tensor([point], dtype=torch.float64))
+    assert gauge.residual(problem.fields_at(engine, gauge.region)).abs().max() < 1e-14
+    assert float(exact_p) != 0.0
