@@ -47,7 +47,8 @@ def main() -> None:
     table = "\n".join(rows)
     print(table)
     if args.record:
-        record("Navier–Stokes accuracy with the defaults", "python benchmarks/ns_accuracy.py " + " ".join(sys.argv[1:]), table)
+        command = "python benchmarks/ns_accuracy.py " + " ".join(sys.argv[1:])
+        record("Navier–Stokes accuracy with the defaults", command, table)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """Which techniques pay on a Navier–Stokes case: the defaults against one change at a time.
 
-    python benchmarks/ns_techniques.py --case cavity_smooth [--variants default,penalty,balance,…]
+    python benchmarks/ns_techniques.py --case cavity_smooth [--variants default,soft,balance,…]
                                        [--record] [extra pinn solve options applied to every variant]
 
 Variants (each is the case's defaults plus the listed options):
 
     default    the problem's defaults
-    penalty    Dirichlet data by boundary Terms instead of the exact output transform (bc=penalty)
-    exact      the exact output transform instead of boundary Terms (bc=exact)
+    soft       Dirichlet data by boundary Terms instead of the exact output transform (constraints=soft)
+    exact      the exact output transform instead of boundary Terms (constraints=exact)
     balance    gradient-norm loss balancing every 100 Adam steps (--balance-every 100)
     fourier    random Fourier features of scale 1 (--fourier-features --fourier-scale 1)
     modified   the modified MLP (--modified-mlp)
@@ -25,8 +25,8 @@ from ns_common import CASES, record, solve
 
 VARIANTS = {
     "default": [],
-    "penalty": ["--param", "bc=penalty"],
-    "exact": ["--param", "bc=exact"],
+    "soft": ["--param", "constraints=soft"],
+    "exact": ["--param", "constraints=exact"],
     "balance": ["--balance-every", "100"],
     "fourier": ["--fourier-features", "--fourier-scale", "1"],
     "modified": ["--modified-mlp"],
@@ -39,7 +39,7 @@ VARIANTS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", required=True, choices=list(CASES))
-    parser.add_argument("--variants", default="default,penalty,balance,fourier,float32")
+    parser.add_argument("--variants", default="default,soft,balance,fourier,float32")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args, extra = parser.parse_known_args()
     rows = [

@@ -137,7 +137,7 @@ def main() -> None:
     for name, estimates in rows.items():
         mean, variance = float(estimates.mean()), sample_variance(estimates)
         bias = mean - reference
-        if variance > 0:
+        if samplers.get(name).randomized:
             low, high = variance_ratio_interval(estimates, uniform, generator)
             ratio = f"{variance / sample_variance(uniform):.3g} [{low:.3g}, {high:.3g}]"
             in_se = f"{bias / math.sqrt(variance / len(estimates)):+.2f}"

@@ -12,9 +12,10 @@ do-nothing traction ``−p n + ν ∂u/∂n = h`` on an outflow (traction-free: 
 pressure gauge ``p(x0) = p0`` where velocity is prescribed on the whole boundary (the pressure
 is then defined up to a constant, and the reference's ``up_to_constant`` says so).
 
-Dirichlet data on a rectangle can instead be imposed exactly (``bc="exact"``): the problem's
-output transform (``pdes.dirichlet.BoxDirichlet``) makes the velocity equal its data on the
-boundary (and at t = 0) whatever the network, and the boundary Terms are dropped.
+Each problem's ``constraints`` parameter says how Dirichlet velocity data are imposed:
+``"soft"``, by the boundary (and initial) Terms of the loss, or ``"exact"``, by the problem's
+output transform (``pdes.dirichlet.BoxDirichlet``, rectangles only), which makes the velocity
+equal its data on the boundary (and at t = 0) whatever the network; its Terms are dropped.
 
 Problems: ``kovasznay`` (analytic), ``cavity`` (lid-driven, FEM reference), ``taylor_green``
 (unsteady decaying vortex, analytic).
@@ -37,7 +38,8 @@ Tensor = torch.Tensor
 Velocity = Callable[..., tuple[Tensor, Tensor]]
 """``velocity(x, y[, t]) -> (u, v)``, values broadcastable to ``x``."""
 
-BCS = ("exact", "penalty")
+CONSTRAINTS = ("exact", "soft")
+"""How Dirichlet velocity data are imposed: by the output transform, or as loss Terms."""
 """How Dirichlet velocity data are imposed: by the output transform or by boundary Terms."""
 FIELDS = ("u", "v", "p")
 
@@ -125,11 +127,11 @@ KOVASZNAY_GAUGE = (0.25, 0.5)
 OUTFLOWS = ("velocity", "traction")
 
 
-def kovasznay(re: float = 20.0, bc: str = "penalty", outflow: str = "velocity") -> Problem:
+def kovasznay(re: float = 20.0, constraints: str = "soft", outflow: str = "velocity") -> Problem:
     """Kovasznay's steady flow at Reynolds number ``re`` (ν = 1/re) on ``[−0.5, 1] × [−0.5, 1.5]``.
 
-    The exact velocity is prescribed on the boundary (``bc``: penalty Terms ``boundary_u``,
-    ``boundary_v`` or the exact output transform) and the pressure pinned at the center to its
+    The exact velocity is prescribed on the boundary (``constraints``: "soft", Terms
+    ``boundary_u``, ``boundary_v``, or "exact", the output transform) and the pressure pinned at the center to its
     exact value (``p = (1 − e^{2λx})/2``, ``pdes.fem.closed_forms.kovasznay``). With
     ``outflow="traction"`` the outflow x = 1 gets the exact do-nothing traction (Terms
     ``outflow_x``, ``outflow_y``) instead of the velocity; it fixes the pressure, so there is no
@@ -137,10 +139,10 @@ def kovasznay(re: float = 20.0, bc: str = "penalty", outflow: str = "velocity") 
     """
     if not re > 0:
         raise ValueError(f"re must be positive, got {re}")
-    _check_choice("bc", bc, BCS)
+    _check_choice("constraints", constraints, CONSTRAINTS)
     _check_choice("outflow", outflow, OUTFLOWS)
-    if bc == "exact" and outflow == "traction":
-        raise ValueError("bc='exact' prescribes the velocity on the whole boundary; use it with outflow='velocity'")
+    if constraints == "exact" and outflow == "traction":
+        raise ValueError("constraints='exact' prescribes the velocity on the whole boundary; use outflow='velocity'")
     nu = 1.0 / re
     box = KOVASZNAY_BOX
 
@@ -164,7 +166,7 @@ def kovasznay(re: float = 20.0, bc: str = "penalty", outflow: str = "velocity") 
     else:
         gauge_value = float(closed_forms.kovasznay(*KOVASZNAY_GAUGE, re)[2])
         terms.append(point_gauge(KOVASZNAY_GAUGE, gauge_value))
-        if bc == "penalty":
+        if constraints == "soft":
             terms += prescribed_velocity("boundary", box.boundary, velocity)
         else:
             transform = BoxDirichlet(box, velocity, fields=(0, 1))
@@ -179,7 +181,7 @@ def kovasznay(re: float = 20.0, bc: str = "penalty", outflow: str = "velocity") 
         domain=box,
         terms=terms,
         reference=AnalyticReference(("x", "y"), solution, up_to_constant=("p",) if outflow == "velocity" else ()),
-        params={"re": re, "bc": bc, "outflow": outflow},
+        params={"re": re, "constraints": constraints, "outflow": outflow},
         defaults=KOVASZNAY_DEFAULTS,
         transform=transform,
     )
@@ -190,32 +192,32 @@ CAVITY_GAUGE = (0.5, 0.5)
 """Where the cavity's pressure is pinned to zero (the reference instead has zero mean: compared up to a constant)."""
 
 
-def cavity(re: float = 100.0, lid: str = "smooth", bc: str | None = None) -> Problem:
+def cavity(re: float = 100.0, lid: str = "smooth", constraints: str | None = None) -> Problem:
     """The lid-driven cavity on the unit square at Reynolds number ``re`` (ν = 1/re, lid speed scale 1).
 
     Walls at rest; the lid y = 1 moves with ``u = 4x(1 − x)`` (``lid="smooth"``) or ``u = 1``
-    (``"classic"``, discontinuous at the top corners, where the walls win). ``bc`` imposes the
-    velocity by Terms (``wall_u``, ``wall_v``, ``lid_u``, ``lid_v``) or exactly by the output
-    transform; the default is ``"exact"`` for the smooth lid and ``"penalty"`` for the classic
-    one, whose discontinuous data admit no continuous extension. Pressure is pinned at the
+    (``"classic"``, discontinuous at the top corners, where the walls win). ``constraints``:
+    "soft" imposes the velocity by Terms (``wall_u``, ``wall_v``, ``lid_u``, ``lid_v``), "exact"
+    by the output transform; the default is "exact" for the smooth lid and "soft" for the
+    classic one, whose discontinuous data admit no continuous extension. Pressure is pinned at the
     center; the reference is the Taylor–Hood FEM solution (``pdes.fem.references.cavity``,
     zero-mean pressure), p compared up to a constant.
     """
     if not re > 0:
         raise ValueError(f"re must be positive, got {re}")
     _check_choice("lid", lid, closed_forms.LIDS)
-    bc = bc if bc is not None else ("exact" if lid == "smooth" else "penalty")
-    _check_choice("bc", bc, BCS)
-    if bc == "exact" and lid == "classic":
+    constraints = constraints if constraints is not None else ("exact" if lid == "smooth" else "soft")
+    _check_choice("constraints", constraints, CONSTRAINTS)
+    if constraints == "exact" and lid == "classic":
         raise ValueError(
-            "the classic lid is discontinuous at the top corners: it cannot be imposed exactly; use bc=penalty"
+            "the classic lid is discontinuous at the top corners, so it cannot be imposed exactly; use constraints=soft"
         )
     nu = 1.0 / re
     box = CAVITY_BOX
     terms = steady_equations(box, nu)
     terms.append(point_gauge(CAVITY_GAUGE, 0.0))
     transform = None
-    if bc == "penalty":
+    if constraints == "soft":
         left, right, bottom, top = box.boundary.pieces
         terms += no_slip("wall", Union([left, right, bottom]))
         terms += prescribed_velocity("lid", top, lambda x, y: (closed_forms.lid_velocity(lid, x), 0.0 * x))
@@ -233,7 +235,7 @@ def cavity(re: float = 100.0, lid: str = "smooth", bc: str | None = None) -> Pro
         domain=box,
         terms=terms,
         reference=references.cavity(re, lid),
-        params={"re": re, "lid": lid, "bc": bc},
+        params={"re": re, "lid": lid, "constraints": constraints},
         defaults=CAVITY_DEFAULTS[lid],
         transform=transform,
     )
@@ -244,20 +246,20 @@ TAYLOR_GREEN_GAUGE = (math.pi / 2, math.pi / 2)
 """Where taylor_green's pressure is pinned to its exact value at every time."""
 
 
-def taylor_green(nu: float = 0.01, t_end: float = 1.0, bc: str = "exact") -> Problem:
+def taylor_green(nu: float = 0.01, t_end: float = 1.0, constraints: str = "exact") -> Problem:
     """The decaying Taylor–Green vortex on ``[0, 2π]² × [0, t_end]`` with viscosity ``nu``.
 
     ``u = −cos x sin y F``, ``v = sin x cos y F``, ``p = −(cos 2x + cos 2y) F²/4``,
     ``F = e^{−2νt}`` (``pdes.fem.closed_forms.taylor_green``). The exact velocity is prescribed
-    on the sides and at t = 0 (``bc``: Terms ``boundary_u``, ``boundary_v``, ``initial_u``,
-    ``initial_v``, or the exact output transform); the pressure is pinned to its exact value
+    on the sides and at t = 0 (``constraints``: "soft", Terms ``boundary_u``, ``boundary_v``,
+    ``initial_u``, ``initial_v``, or "exact", the output transform); the pressure is pinned to its exact value
     on the line ``(π/2, π/2) × [0, t_end]``.
     """
     if not nu > 0:
         raise ValueError(f"nu must be positive, got {nu}")
     if not t_end > 0:
         raise ValueError(f"t_end must be positive, got {t_end}")
-    _check_choice("bc", bc, BCS)
+    _check_choice("constraints", constraints, CONSTRAINTS)
     square = Box([0.0, 0.0], [TAYLOR_GREEN_LENGTH, TAYLOR_GREEN_LENGTH])
     time = TimeInterval(0.0, t_end)
     domain = SpaceTime(square, time)
@@ -275,7 +277,7 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, bc: str = "exact") -> Pro
     terms = unsteady_equations(domain, nu)
     terms.append(line_gauge(TAYLOR_GREEN_GAUGE, time, lambda t: exact(x0 + 0.0 * t, y0 + 0.0 * t, t)[2]))
     transform = None
-    if bc == "penalty":
+    if constraints == "soft":
         terms += prescribed_velocity("boundary", domain.boundary, velocity)
         terms += prescribed_velocity("initial", domain.initial, velocity)
     else:
@@ -287,7 +289,7 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, bc: str = "exact") -> Pro
         domain=domain,
         terms=terms,
         reference=AnalyticReference(("x", "y", "t"), lambda x, y, t: dict(zip(FIELDS, exact(x, y, t)))),
-        params={"nu": nu, "t_end": t_end, "bc": bc},
+        params={"nu": nu, "t_end": t_end, "constraints": constraints},
         defaults=TAYLOR_GREEN_DEFAULTS,
         transform=transform,
     )

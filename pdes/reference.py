@@ -104,9 +104,9 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def checksum(arrays: Mapping[str, np.ndarray], text: str) -> str:
-    """SHA-256 over ``text`` and each array's name, dtype, shape and bytes (names sorted)."""
-    digest = hashlib.sha256(text.encode())
+def checksum(arrays: Mapping[str, np.ndarray], attributes: Mapping[str, str]) -> str:
+    """SHA-256 over the attributes (as sorted JSON) and each array's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(json.dumps(dict(attributes), sort_keys=True).encode())
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
@@ -115,10 +115,7 @@ def checksum(arrays: Mapping[str, np.ndarray], text: str) -> str:
 
 
 def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], attributes: Mapping[str, str]) -> None:
-    """Write ``arrays`` as HDF5 datasets and ``attributes`` (text) atomically, with a ``checksum`` attribute.
-
-    The checksum covers the arrays and the ``description`` attribute.
-    """
+    """Write ``arrays`` as HDF5 datasets and ``attributes`` (text) atomically, plus their ``checksum``."""
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -126,7 +123,7 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], attributes: Mappin
                 f.create_dataset(name, data=a)
             for name, value in attributes.items():
                 f.attrs[name] = value
-            f.attrs["checksum"] = checksum(arrays, attributes.get("description", ""))
+            f.attrs["checksum"] = checksum(arrays, attributes)
 
     write_atomically(path, write)
 
@@ -140,7 +137,8 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             attributes = {name: str(value) for name, value in f.attrs.items()}
     except (OSError, RuntimeError, ValueError, KeyError) as error:
         raise UnusableCacheFile(f"unreadable: {error}") from None
-    if attributes.get("checksum") != checksum(arrays, attributes.get("description", "")):
+    stored = attributes.pop("checksum", None)
+    if stored != checksum(arrays, attributes):
         raise UnusableCacheFile("checksum mismatch")
     return arrays, attributes
 
@@ -223,9 +221,9 @@ class FEMReference(Reference):
             "format": CACHE_FORMAT,
             "problem": self.problem,
             "solver": self.solver,
-            "params": _canonical(self.params),
+            "params": _plain(self.params, numbers_as_floats=True),
             "resolution": self.resolution,
-            "settings": _canonical(self.all_settings()),
+            "settings": _plain(self.all_settings(), numbers_as_floats=True),
             "code": _code_digest(self.solver.partition(":")[0]),
             "scikit-fem": _version("scikit-fem"),
         }
@@ -263,9 +261,9 @@ class FEMReference(Reference):
             **super().metadata(),
             "problem": self.problem,
             "solver": self.solver,
-            "params": self.params,
+            "params": _plain(self.params),
             "resolution": self.resolution,
-            "settings": _canonical(self.all_settings()),
+            "settings": _plain(self.all_settings()),
             "key": self.key,
         }
         if self._solution is not None:
@@ -299,9 +297,9 @@ class FEMReference(Reference):
             "key": self.key,
             "problem": self.problem,
             "solver": self.solver,
-            "params": json.dumps(_canonical(self.params)),
+            "params": json.dumps(_plain(self.params)),
             "resolution": str(self.resolution),
-            "settings": json.dumps(_canonical(self.all_settings())),
+            "settings": json.dumps(_plain(self.all_settings())),
             "coordinates": json.dumps(self.coordinates),
             "versions": json.dumps({name: _version(name) for name in VERSIONED_PACKAGES}),
             "description": json.dumps(solution.description()),
@@ -338,14 +336,18 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _canonical(value: object) -> object:
-    """JSON-able ``value`` with integers written as floats (so ``re=100`` and ``re=100.0`` agree)."""
+def _plain(value: object, numbers_as_floats: bool = False) -> object:
+    """``value`` as JSON-able dicts, lists, numbers, strings, booleans and None; ValueError otherwise.
+
+    With ``numbers_as_floats`` integers become floats, so that ``re=100`` and ``re=100.0``
+    give the same cache key.
+    """
     if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {str(k): _plain(v, numbers_as_floats) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
+        return [_plain(v, numbers_as_floats) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        return float(value) if numbers_as_floats else int(value)
     if isinstance(value, float | str | bool) or value is None:
         return value
     raise ValueError(f"reference parameters must be numbers, strings or lists of them, got {value!r}")

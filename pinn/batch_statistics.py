@@ -35,18 +35,23 @@ Tensor = torch.Tensor
 
 
 def step_losses(
-    model: MLP, problem: Problem, batches: Mapping[str, Quadrature], update_running: bool = True
+    model: MLP,
+    problem: Problem,
+    batches: Mapping[str, Quadrature],
+    update_running: bool = True,
+    engine: str = "auto",
 ) -> dict[str, Tensor]:
     """``term_losses`` at one step's batches; a batch-coupled model uses the step's statistics, held fixed.
 
     With ``update_running`` the statistics are also folded into the running averages.
+    ``engine`` is the derivative engine (``pinn.loss.derivative_engine``).
     """
     if not model.couples_points:
-        return term_losses(model, problem, batches)
+        return term_losses(model, problem, batches, engine)
     statistics = model.batch_statistics(torch.cat([q.points for q in batches.values()]))
     if update_running:
         model.update_running_statistics(statistics)
-    return term_losses(partial(model, statistics=statistics), problem, batches)
+    return term_losses(partial(model, statistics=statistics), problem, batches, engine)
 
 
 def train_eval_gap(model: MLP, problem: Problem, draw: Callable[[], dict[str, Quadrature]], draws: int) -> dict:

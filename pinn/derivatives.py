@@ -1,6 +1,10 @@
 """Derivative engines: the fields of a model and their input derivatives at a batch.
 
 An engine offers ``points`` and ``derivative(field, wrt)`` (see ``pdes.problem.Derivatives``).
+``AutogradDerivatives`` (nested reverse mode) is the reference and works for any model;
+``ForwardDerivatives`` carries exactly the derivatives a residual reads forward through the
+backbones of ``pinn.nn`` in one stacked pass (``pinn.jets``). ``ENGINES`` names the choices
+(``auto``: the forward engine where it knows the model, else autograd).
 Every derivative is a derivative of each point's own output. For pointwise models
 ``grad(u.sum(), x)`` row i is ``∂u(x_i)/∂x_i`` exactly. A model that couples the points of a
 batch (BatchNorm in training mode) is first made pointwise by ``pointwise``: its batch
@@ -9,12 +13,21 @@ statistics are held fixed, so that the sum trick again gives each point's own de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 
 import torch
 
+from pinn.jets import Layout, network_jet
+from pinn.nn import MLP, BatchStatistics
+from pinn.transformed import Transformed
+
 Tensor = torch.Tensor
+Key = tuple[int, tuple[int, ...]]
+"""``(field, wrt)``: a derivative as ``Derivatives.derivative`` names it."""
+Transform = Callable[[Tensor, Tensor], Tensor]
+
+ENGINES = ("auto", "forward", "autograd")
 
 
 def pointwise(model: Callable[[Tensor], Tensor], points: Tensor) -> Callable[[Tensor], Tensor]:
@@ -94,3 +107,110 @@ class PointDerivatives:
         if order == 2:
             return torch.func.hessian(self.function)(self.points)
         raise ValueError(f"PointDerivatives offers derivatives up to order 2, got order {order}")
+
+
+class ForwardDerivatives:
+    """The ``needed`` derivatives of an ``MLP`` (optionally ``Transformed``) by one forward jet pass.
+
+    The network's jet (``pinn.jets.network_jet``) carries the value, the first derivatives
+    and only the second derivatives (pure or mixed) that ``needed`` names, for every field at
+    once. BatchNorm statistics are held fixed as in ``pointwise``: those bound to the model by
+    ``functools.partial(model, statistics=…)`` or else those of ``points`` (detached).
+
+    An output transform ``T(x, N(x))`` is differentiated in forward mode too
+    (``transform_derivatives``). No reverse-mode pass over the points is made, so the whole
+    computation can be compiled (``torch.compile``). Reading a derivative the layout of
+    ``needed`` does not carry raises ``ValueError``.
+    """
+
+    def __init__(self, model: Callable[[Tensor], Tensor], points: Tensor, needed: Collection[Key]):
+        parts = forward_parts(model)
+        if parts is None:
+            raise ValueError(
+                f"the forward engine knows pinn.nn.MLP backbones (with an optional output transform), "
+                f"not {type(model).__name__}; use engine 'auto' or 'autograd'"
+            )
+        network, transform, statistics = parts
+        self.points = points.detach()
+        self.needed = frozenset(needed)
+        self.layout = Layout.covering(wrt for _, wrt in self.needed)
+        if network.couples_points and statistics is None:
+            statistics = network.batch_statistics(self.points)
+        jet = network_jet(network, self.points, self.layout, statistics)
+        if transform is None:
+            self._derivatives = {wrt: jet[self.layout.channel(wrt)] for wrt in self.layout.all}
+        else:
+            self._derivatives = transform_derivatives(transform, jet, self.layout, self.points)
+
+    def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
+        if wrt not in self._derivatives:
+            raise ValueError(
+                f"the forward engine carried only the derivatives the residual was found to read "
+                f"({sorted(self.needed)}), not {(field, wrt)}"
+            )
+        return self._derivatives[wrt][:, field]
+
+
+def forward_parts(
+    model: Callable[[Tensor], Tensor],
+) -> tuple[MLP, Transform | None, Sequence[BatchStatistics] | None] | None:
+    """``(network, transform, statistics)`` of a model the forward engine knows, else None.
+
+    Known: an ``MLP``, a ``Transformed`` ``MLP``, or either bound by ``functools.partial`` to
+    ``statistics`` only (as ``pinn.batch_statistics.step_losses`` does).
+    """
+    statistics = None
+    if isinstance(model, partial):
+        if model.args or set(model.keywords) != {"statistics"}:
+            return None
+        model, statistics = model.func, model.keywords["statistics"]
+    transform = None
+    if type(model) is Transformed:
+        model, transform = model.network, model.transform
+    if type(model) is not MLP:
+        return None
+    return model, transform, statistics
+
+
+def transform_derivatives(transform: Transform, jet: Tensor, layout: Layout, points: Tensor) -> dict:
+    """``{wrt: (N, F)}`` for every ``wrt`` of ``layout``: derivatives of ``T(x, N(x))`` given ``N``'s jet.
+
+    ``N`` is replaced by its second-order Taylor polynomial about the points,
+    ``P(y) = N + Σ_i N_i δ_i + Σ_{i≤j} c_ij N_ij δ_i δ_j`` (``δ = y − x``, ``c_ii = ½``,
+    ``c_ij = 1``), whose value, first and carried second derivatives at ``y = x`` are the
+    jet's; so ``F(y) = T(y, P(y))`` has exactly the derivatives of ``T(y, N(y))`` asked for.
+    They come from forward-mode ``torch.func.jvp`` along coordinate directions ``e_i``:
+    ``∂_i F`` from one jvp, ``∂_i∂_j F`` from a jvp (along ``e_j``) of that.
+    """
+    function = partial(_transform_of_taylor, transform, jet, layout, points)
+
+    def direction(i: int) -> Tensor:
+        e = torch.zeros_like(points)
+        e[:, i] = 1
+        return e
+
+    def along(i: int) -> Callable[[Tensor], Tensor]:
+        return lambda y: torch.func.jvp(function, (y,), (direction(i),))[1]
+
+    out = {(): function(points)}
+    for i, j in layout.second:
+        out[(i,)], out[(i, j)] = torch.func.jvp(along(i), (points,), (direction(j),))
+    for i in layout.first:
+        if (i,) not in out:
+            out[(i,)] = along(i)(points)
+    return out
+
+
+def _transform_of_taylor(transform: Transform, jet: Tensor, layout: Layout, center: Tensor, y: Tensor) -> Tensor:
+    """``T(y, P(y))`` with ``P`` the Taylor polynomial of the network's jet about ``center``."""
+    delta = y - center
+    raw = jet[0]
+    for i in layout.first:
+        raw = raw + jet[layout.channel((i,))] * delta[:, i : i + 1]
+    for i, j in layout.second:
+        coefficient = 0.5 if i == j else 1.0
+        raw = raw + coefficient * jet[layout.channel((i, j))] * (delta[:, i : i + 1] * delta[:, j : j + 1])
+    out = transform(y, raw)
+    if out.shape != raw.shape:
+        raise ValueError(f"the output transform returned shape {tuple(out.shape)}, expected {tuple(raw.shape)}")
+    return out

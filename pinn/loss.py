@@ -9,17 +9,36 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from pdes.problem import Problem, Term
-from pinn.derivatives import AutogradDerivatives
+from pdes.problem import Derivatives, Problem, Term
+from pinn.derivatives import ENGINES, AutogradDerivatives, ForwardDerivatives, forward_parts
+from pinn.nn import check_choice
+from pinn.reads import derivatives_read
 from samplers.quadrature import Quadrature
 
 Tensor = torch.Tensor
 
 
-def residual(model: Callable[[Tensor], Tensor], problem: Problem, term: Term, points: Tensor) -> Tensor:
-    """The residual ``r(x_i)`` of ``term`` at each point, an ``(N,)`` tensor."""
-    engine = AutogradDerivatives(model, points)
-    r = term.residual(problem.fields_at(engine, term.region))
+def derivative_engine(
+    model: Callable[[Tensor], Tensor], problem: Problem, term: Term, points: Tensor, engine: str = "auto"
+) -> Derivatives:
+    """The derivative engine ``engine`` (``ENGINES``) of ``model`` for ``term`` at ``points``.
+
+    ``forward`` carries exactly the derivatives the residual reads (``pinn.reads``);
+    ``autograd`` is nested reverse mode; ``auto`` is ``forward`` for the models it knows
+    (``pinn.derivatives.forward_parts``) and ``autograd`` for any other.
+    """
+    check_choice("engine", engine, ENGINES)
+    if engine == "autograd" or (engine == "auto" and forward_parts(model) is None):
+        return AutogradDerivatives(model, points)
+    return ForwardDerivatives(model, points, derivatives_read(problem, term, points))
+
+
+def residual(
+    model: Callable[[Tensor], Tensor], problem: Problem, term: Term, points: Tensor, engine: str = "auto"
+) -> Tensor:
+    """The residual ``r(x_i)`` of ``term`` at each point, an ``(N,)`` tensor, by the derivative ``engine``."""
+    fields = problem.fields_at(derivative_engine(model, problem, term, points, engine), term.region)
+    r = term.residual(fields)
     r = torch.as_tensor(r, dtype=points.dtype, device=points.device)
     if r.ndim == 0:
         return r.expand(points.shape[0])
@@ -29,11 +48,12 @@ def residual(model: Callable[[Tensor], Tensor], problem: Problem, term: Term, po
 
 
 def term_losses(
-    model: Callable[[Tensor], Tensor], problem: Problem, batches: Mapping[str, Quadrature]
+    model: Callable[[Tensor], Tensor], problem: Problem, batches: Mapping[str, Quadrature], engine: str = "auto"
 ) -> dict[str, Tensor]:
-    """``{term: Σ_i w_i r(x_i)²}`` (unweighted by λ) for each term's batch."""
+    """``{term: Σ_i w_i r(x_i)²}`` (unweighted by λ) for each term's batch, by the derivative ``engine``."""
     return {
-        t.name: batches[t.name].mean(residual(model, problem, t, batches[t.name].points) ** 2) for t in problem.terms
+        t.name: batches[t.name].mean(residual(model, problem, t, batches[t.name].points, engine) ** 2)
+        for t in problem.terms
     }
 
 

@@ -158,9 +158,9 @@ def fields_on(result: Result, mesh, t: float | None):
                 diff = diff - diff.mean()
             dataset.point_data[f"{name}_ref"] = ref.numpy()
             dataset.point_data[f"{name}_error"] = diff.abs().numpy()
+    parameter = next(result.model.parameters())
     for term in interior_terms(problem):
-        p = next(result.model.parameters())
-        residual = term_residual(result.model, problem, term, p.device, p.dtype)(points)
+        residual = term_residual(result.model, problem, term, parameter.device, parameter.dtype)(points)
         dataset.point_data[f"residual_{term.name}"] = residual.abs().numpy()
     velocity = [name for name in VELOCITY[:space_dim] if name in problem.fields]
     if len(velocity) == space_dim and space_dim >= 2:

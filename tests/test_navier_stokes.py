@@ -21,8 +21,8 @@ from pinn.solver import Run, build_model
 ANALYTIC = [
     ("kovasznay", {}),
     ("kovasznay", {"re": 40.0, "outflow": "traction"}),
-    ("kovasznay", {"bc": "exact"}),
-    ("taylor_green", {"bc": "penalty"}),
+    ("kovasznay", {"constraints": "exact"}),
+    ("taylor_green", {"constraints": "soft"}),
     ("taylor_green", {"nu": 0.1, "t_end": 2.0}),
 ]
 TINY = dict(batch=128, width=16, depth=2, eval_every=50, eval_points=512, replicates=2, dtype="float64")
@@ -75,7 +75,7 @@ def test_term_names_are_the_equations_and_conditions():
         assert [t.name for t in pdes.get(name).terms] == expected
     classic = pdes.get("cavity", lid="classic")
     assert [t.name for t in classic.terms][4:] == ["wall_u", "wall_v", "lid_u", "lid_v"]
-    assert classic.params == {"re": 100.0, "lid": "classic", "bc": "penalty"}
+    assert classic.params == {"re": 100.0, "lid": "classic", "constraints": "soft"}
     assert pdes.get("cavity").reference.up_to_constant == ("p",)
     assert pdes.get("kovasznay", outflow="traction").reference.up_to_constant == ()
 
@@ -84,11 +84,11 @@ def test_term_names_are_the_equations_and_conditions():
     "name,params,message",
     [
         ("cavity", {"lid": "sliding"}, "unknown lid 'sliding'; valid: classic, smooth"),
-        ("cavity", {"lid": "classic", "bc": "exact"}, "discontinuous"),
-        ("cavity", {"bc": "hard"}, "unknown bc 'hard'; valid: exact, penalty"),
+        ("cavity", {"lid": "classic", "constraints": "exact"}, "discontinuous"),
+        ("cavity", {"constraints": "hard"}, "unknown constraints 'hard'; valid: exact, soft"),
         ("cavity", {"re": 0}, "re must be positive"),
         ("kovasznay", {"outflow": "open"}, "unknown outflow 'open'"),
-        ("kovasznay", {"bc": "exact", "outflow": "traction"}, "outflow='velocity'"),
+        ("kovasznay", {"constraints": "exact", "outflow": "traction"}, "outflow='velocity'"),
         ("taylor_green", {"nu": -1.0}, "nu must be positive"),
         ("taylor_green", {"t_end": 0.0}, "t_end must be positive"),
     ],
@@ -104,11 +104,11 @@ def random_model(problem, seed=0):
 
 @pytest.mark.parametrize(
     "name,params",
-    [("kovasznay", {"bc": "exact"}), ("cavity", {"lid": "smooth"}), ("taylor_green", {})],
+    [("kovasznay", {"constraints": "exact"}), ("cavity", {"lid": "smooth"}), ("taylor_green", {})],
 )
 def test_the_output_transform_imposes_the_dirichlet_data_exactly(name, params):
     problem = pdes.get(name, **params)
-    exact = pdes.get(name, **{**params, "bc": "penalty"})
+    exact = pdes.get(name, **{**params, "constraints": "soft"})
     model = random_model(problem)
     regions = [t.region for t in exact.terms if t.name.endswith("_u")]
     for region in regions:

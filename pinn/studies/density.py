@@ -12,10 +12,11 @@ it trains on one fixed batch, which would blur the comparison of densities.
 
 Each combination runs in a child process started by a forkserver (a process that imported the
 package once and never trained), so that every run starts with a clean heap and no OpenMP
-threads; the problem is rebuilt there from the registry. The child first probes PROBE_STEPS
-training steps (after WARMUP_STEPS) for their speed and peak memory (``pinn.studies.memory``:
-on the CPU the rise of the peak resident set over the resident set before the probe, on CUDA
-that of the peak allocation), kept in ``DIR/<run>/probe.json``; then it solves with
+threads; the problem is rebuilt there from the registry, and torch gets the parent's number
+of threads. The child first probes PROBE_STEPS training steps (after WARMUP_STEPS) for their
+speed and peak memory (``pinn.studies.memory``: on the CPU the rise of the peak resident set
+over the resident set before the probe, on CUDA that of the peak allocation), kept in
+``DIR/<run>/probe.json``; then it solves with
 ``pinn.studies.grid.run_grid`` into ``DIR/<run>/`` (finished runs are skipped, interrupted ones
 resumed). The memory column is therefore that of a training step; the solve's own
 ``peak_memory_mb`` also holds evaluation and the end-of-run statistics (kept as
@@ -40,12 +41,13 @@ Results:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import multiprocessing
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -83,6 +85,13 @@ FAILED = "failed"
 WARMUP_STEPS = 2
 PROBE_STEPS = 5
 """Training steps of the probe: untimed warm-up steps, then timed ones."""
+
+RUNTIME_BATCH = 2
+"""Batch of the probe's first, uncounted step (2: the least a batch-coupled norm takes)."""
+
+PRELOAD = ("torch._dynamo",)
+"""Modules the forkserver imports besides this one: torch.func (per-point gradients of the
+statistics) imports torch._dynamo on first use, which takes seconds in every child otherwise."""
 
 STUDY_SETS = ("sampler", "base_sampler", "pool", "batch")
 """Solver settings the study sets itself for each combination."""
@@ -143,6 +152,8 @@ def grid(
         samplers.get("pool", base=rule)
     everything = [Combination(s, p, b) for s in rules for p in pools for b in batches]
     kept = [c for c in everything if c.pool == FRESH or c.pool >= c.batch]
+    if not kept:
+        raise ValueError(f"every pool ({', '.join(map(str, pools))}) is smaller than every batch; nothing to run")
     return kept, [c for c in everything if c not in kept]
 
 
@@ -177,27 +188,33 @@ def run_combination(
             if progress:
                 print(f"  finished earlier: {combination.name}", file=sys.stderr, flush=True)
             return Outcome(run, SKIPPED, report), probe
-    task = (problem.name, problem.params, GridRun(combination.name, run_settings), out, budget_s, progress)
+    run = GridRun(combination.name, run_settings)
+    task = (problem.name, problem.params, run, out, budget_s, progress, torch.get_num_threads())
     try:
         return in_child_process(solve_combination, *task)
     except BrokenProcessPool as error:
-        return Outcome(GridRun(combination.name, run_settings), FAILED, None, f"the run's process died: {error}"), {}
+        return Outcome(run, FAILED, None, f"the run's process died: {error}"), {}
 
 
 def in_child_process(function, *args):
-    """``function(*args)`` in a fresh child of a forkserver (spawned where there is none)."""
+    """``function(*args)`` in a fresh child of a forkserver (spawned where there is none).
+
+    As with any spawned process, the child imports the parent's ``__main__`` module again: a
+    script that runs a study needs the ``if __name__ == "__main__":`` guard.
+    """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, *PRELOAD])
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
         return executor.submit(function, *args).result()
 
 
 def solve_combination(
-    problem_name: str, params: dict, run: GridRun, out: Path, budget_s: float | None, progress: bool
+    problem_name: str, params: dict, run: GridRun, out: Path, budget_s: float | None, progress: bool, threads: int
 ) -> tuple[Outcome, dict]:
-    """In the child: probe the training step (once per run directory), then solve, skipping or resuming."""
+    """In the child (on the parent's number of torch threads): probe the training step once, then solve."""
+    torch.set_num_threads(threads)
     problem = pdes.get(problem_name, **params)
     directory = io.ensure_writable_dir(out / run.name)
     probe = read_probe(directory)
@@ -223,35 +240,44 @@ def with_budget(settings: dict, probe: dict, budget_s: float | None) -> dict:
 def probe_training(problem: Problem, config: Config) -> dict[str, float]:
     """Speed and peak memory of the run's Adam step (same model, rules and batch), in a fresh process.
 
-    ``steps_per_s`` over PROBE_STEPS steps after WARMUP_STEPS; ``train_memory_mb`` the peak
-    memory of all of them above what the process held before (``PeakMemory``).
+    One step at a batch of RUNTIME_BATCH first loads what torch allocates once per process
+    (kernels, autograd engine), so that it does not count. Then ``train_memory_mb`` is the
+    peak memory above what the process held (``PeakMemory``) while the model and pools are
+    built and WARMUP_STEPS + PROBE_STEPS steps are taken, and ``steps_per_s`` the speed of
+    the last PROBE_STEPS.
     """
-    device, dtype = config.torch_device, config.torch_dtype
-    rule_options = config.sampler_options()
-    rules = {term.name: samplers.get(config.sampler, **rule_options) for term in problem.terms}
-    generator = torch.Generator().manual_seed(config.seed)
-    with PeakMemory(device) as memory:
-        model = build_model(problem, config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-
-        def step() -> None:
-            batches = {
-                t.name: rules[t.name].draw(t.region, config.batch, generator).to(device, dtype) for t in problem.terms
-            }
-            loss = total_loss(problem, step_losses(model, problem, batches))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
+    training_step(problem, dataclasses.replace(config, batch=RUNTIME_BATCH))()
+    with PeakMemory(config.torch_device) as memory:
+        step = training_step(problem, config)
         for _ in range(WARMUP_STEPS):
             step()
-        synchronize(device)
+        synchronize(config.torch_device)
         start = time.perf_counter()
         for _ in range(PROBE_STEPS):
             step()
-        synchronize(device)
+        synchronize(config.torch_device)
         elapsed = time.perf_counter() - start
     return {"steps_per_s": PROBE_STEPS / elapsed, "train_memory_mb": memory.mb}
+
+
+def training_step(problem: Problem, config: Config) -> Callable[[], None]:
+    """A new model, rules and Adam optimizer as the run makes them; calling the result takes one step."""
+    device, dtype = config.torch_device, config.torch_dtype
+    rules = {term.name: samplers.get(config.sampler, **config.sampler_options()) for term in problem.terms}
+    generator = torch.Generator().manual_seed(config.seed)
+    model = build_model(problem, config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    def step() -> None:
+        batches = {
+            t.name: rules[t.name].draw(t.region, config.batch, generator).to(device, dtype) for t in problem.terms
+        }
+        loss = total_loss(problem, step_losses(model, problem, batches))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
 
 
 def synchronize(device: torch.device) -> None:

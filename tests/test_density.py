@@ -1,0 +1,134 @@
+"""The density study: its outputs, skipping finished runs, resuming an interrupted study, budgets, bad input."""
+
+import json
+import math
+import re
+import shutil
+
+import h5py
+import pytest
+import torch
+
+import pdes
+from pdes.geometry import Box
+from pdes.problem import Problem, Term
+from pinn.cli import main
+from pinn.studies import density_study
+from pinn.studies.memory import PeakMemory, resident_set_available
+
+TINY = {"steps": 4, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
+GRID = {"pools": [32, "fresh"], "batches": [16, 64], "rules": ["uniform"]}
+NAMES = ["uniform-pool32-b16", "uniform-poolfresh-b16", "uniform-poolfresh-b64"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A study of heat1d: pool 32 with batch 16, fresh points with batch 16 and 64 (pool 32 < batch 64 is left out)."""
+    out = tmp_path_factory.mktemp("density")
+    rows = density_study(pdes.get("heat1d"), out=out, progress=False, **GRID, **TINY)
+    return out, rows
+
+
+def test_study_writes_every_combination(study):
+    out, rows = study
+    assert [(r["sampler"], r["pool"], r["batch"], r["status"]) for r in rows] == [
+        ("uniform", "32", 16, "finished"),
+        ("uniform", "fresh", 16, "finished"),
+        ("uniform", "fresh", 64, "finished"),
+    ]
+    for name, row in zip(NAMES, rows):
+        report = json.loads((out / name / "report.json").read_text())
+        assert report["config"]["sampler"] == "pool" and report["config"]["lbfgs_steps"] == 0
+        assert row["rel_l2/u"] == report["errors"]["u"]["rel_l2"]
+        assert row["std_error/pde"] == report["quadrature"]["pde"]["std_error"]
+        assert row["batch_grad_var/pde"] == report["quadrature"]["pde"]["grad_var_trace"] / row["batch"]
+        assert row["steps_per_s"] == report["steps_per_s"] and row["wall_time_s"] == report["wall_time_s"]
+        probe = json.loads((out / name / "probe.json").read_text())
+        assert row["train_memory_mb"] == probe["train_memory_mb"] and probe["steps_per_s"] > 0
+    assert math.isfinite(rows[0]["pool_gap/pde"]) and rows[0]["pool_loss/pde"] > 0
+    assert math.isnan(rows[1]["pool_gap/pde"])
+    assert [r["distinct_points"] for r in rows] == [32, 16 * 4, 64 * 4]
+
+
+def test_study_files(study):
+    out, rows = study
+    with h5py.File(out / "study.h5") as h5:
+        assert [s.decode() for s in h5["pool"][()]] == ["32", "fresh", "fresh"]
+        assert list(h5["rel_l2/u"][()]) == [r["rel_l2/u"] for r in rows]
+        for name in NAMES:
+            history = json.loads(h5[f"history/{name}/json"][0])
+            assert list(h5[f"history/{name}/loss"][()]) == history["loss"] and len(history["loss"]) == 4
+        assert json.loads(h5.attrs["settings"])["steps"] == 4
+    text = (out / "study.md").read_text()
+    assert "| sampler | pool | batch | status | steps | rel L2 u |" in text
+    assert "Left out (pool smaller than batch): uniform-pool32-b64." in text
+    assert f"| 32 | {rows[0]['rel_l2/u']:.3g} | — |" in text
+    for plot in ("density_error.png", "density_noise.png", "density_cost.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rerun_skips_finished_runs(study):
+    out, rows = study
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/run.h5")}
+    again = density_study(pdes.get("heat1d"), out=out, progress=False, **GRID, **TINY)
+    assert [r["status"] for r in again] == ["skipped"] * 3
+    assert [r["rel_l2/u"] for r in again] == [r["rel_l2/u"] for r in rows]
+    assert [r["train_memory_mb"] for r in again] == [r["train_memory_mb"] for r in rows]
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("*/run.h5")}
+
+
+def test_interrupted_study_goes_on_where_it_stopped(study, tmp_path, capsys):
+    out, _ = study
+    shutil.copytree(out, tmp_path, dirs_exist_ok=True)
+    shutil.rmtree(tmp_path / NAMES[2])
+    rows = density_study(pdes.get("heat1d"), out=tmp_path, **GRID, **TINY)
+    assert [r["status"] for r in rows] == ["skipped", "skipped", "finished"]
+    err = capsys.readouterr().err
+    assert "run 1 of 3: uniform-pool32-b16" in err and "run 3 of 3: uniform-poolfresh-b64" in err
+
+
+def test_budget_sets_the_steps_from_the_probed_speed(tmp_path):
+    settings = {k: v for k, v in TINY.items() if k != "steps"}
+    grid = {"pools": ["fresh"], "batches": [8], "rules": ["sobol"]}
+    [row] = density_study(pdes.get("heat1d"), out=tmp_path, budget_s=0.05, progress=False, **grid, **settings)
+    probe = json.loads((tmp_path / "sobol-poolfresh-b8" / "probe.json").read_text())
+    assert row["status"] == "finished" and row["steps"] == max(1, int(0.05 * probe["steps_per_s"]))
+    [again] = density_study(pdes.get("heat1d"), out=tmp_path, budget_s=0.05, progress=False, **grid, **settings)
+    assert again["status"] == "skipped" and again["steps"] == row["steps"]
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"batch": 8}, "the density study sets 'batch' itself"),
+        ({"budget_s": 5.0}, "give either steps or a time budget, not both"),
+        ({"pools": ["many"]}, "pool size must be a positive integer or 'fresh', got 'many'"),
+        ({"rules": ["rad"]}, "the base rule of 'pool' must be stateless"),
+        ({"pools": [8], "batches": [16, 32]}, "every pool (8) is smaller than every batch"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_run(tmp_path, change, message):
+    arguments = {**GRID, **TINY, **change}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        density_study(pdes.get("heat1d"), out=tmp_path, progress=False, **arguments)
+    assert not any(tmp_path.iterdir())
+
+
+def test_problem_must_be_registered(tmp_path):
+    domain = Box([0.0], [1.0])
+    problem = Problem("mine", ("x",), ("u",), domain, [Term("pde", domain, lambda f: f.u_xx)])
+    with pytest.raises(ValueError, match="'mine' is not registered"):
+        density_study(problem, out=tmp_path, progress=False, **GRID, **TINY)
+
+
+def test_cli_refuses_bad_lists(tmp_path, capsys):
+    assert main(["study", "density", "heat1d", "--pool", "10,lots", "--out", str(tmp_path)]) == 2
+    assert "--pool expects a number of points or 'fresh', got 'lots'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not resident_set_available(), reason="needs Linux /proc")
+def test_peak_memory_sees_a_block_that_is_freed_again():
+    with PeakMemory("cpu") as memory:
+        block = torch.ones(50 * 2**20 // 8, dtype=torch.float64)
+        del block
+    assert 45 < memory.mb < 70, memory.mb

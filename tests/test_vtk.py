@@ -1,0 +1,166 @@
+"""VTK export: the files read back with the exported values, the .pvd times, FEM meshes, PNGs, the CLI."""
+
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import pyvista as pv
+import torch
+from PIL import Image
+
+import pdes
+import pinn
+from pdes.fem.mesh import rectangle
+from pdes.fem.solution import FEMSolution
+from pdes.geometry import Ball, Box
+from pdes.problem import Problem, Term
+from pdes.reference import Reference
+from pinn.cli import main
+from pinn.loss import residual
+from pinn.vtk import export, export_run, export_times, space_mesh
+
+TINY = {"steps": 5, "lbfgs_steps": 0, "batch": 16, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
+TIMES = [0.0, 0.25, 1.0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny heat2d run (soft constraints: boundary and initial terms besides the PDE)."""
+    out = tmp_path_factory.mktemp("heat2d")
+    pinn.solve(pdes.get("heat2d", constraints="soft"), out=out, progress=False, **TINY)
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir):
+    return export_run(run_dir, times=TIMES, resolution=5)
+
+
+def as_points(grid: pv.DataSet, t: float | None, space_dim: int) -> torch.Tensor:
+    points = torch.as_tensor(np.asarray(grid.points)[:, :space_dim], dtype=torch.float64)
+    if t is None:
+        return points
+    return torch.cat([points, torch.full((len(points), 1), t, dtype=torch.float64)], dim=1)
+
+
+def test_files_read_back_with_the_exported_values(run_dir, exported):
+    result = pinn.load(run_dir)
+    problem = result.problem
+    pde = next(t for t in problem.terms if t.name == "pde")
+    assert [p.name for p in exported] == ["fields_000.vts", "fields_001.vts", "fields_002.vts", "fields.pvd"]
+    for path, t in zip(exported, TIMES):
+        grid = pv.read(path)
+        assert isinstance(grid, pv.StructuredGrid) and grid.dimensions == (5, 5, 1)
+        assert sorted(set(np.round(grid.points[:, 0], 12))) == pytest.approx(np.linspace(0, 1, 5))
+        assert set(grid.point_data.keys()) == {"u", "u_ref", "u_error", "residual_pde"}
+        points = as_points(grid, t, 2)
+        predicted = result.predict(points)["u"].double().numpy()
+        reference = problem.reference.evaluate(points)["u"].numpy()
+        r = residual(result.model, problem, pde, points.float()).detach().double().abs().numpy()
+        np.testing.assert_allclose(grid["u"], predicted, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(grid["u_ref"], reference, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(grid["u_error"], np.abs(predicted - reference), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(grid["residual_pde"], r, rtol=1e-5, atol=1e-6)
+        assert grid.field_data["TimeValue"][0] == t
+
+
+def test_pvd_lists_every_file_at_its_time(run_dir, exported):
+    pvd = run_dir / "vtk" / "fields.pvd"
+    entries = ET.parse(pvd).getroot().find("Collection").findall("DataSet")
+    assert [(e.get("file"), float(e.get("timestep"))) for e in entries] == [
+        (f"fields_{i:03d}.vts", t) for i, t in enumerate(TIMES)
+    ]
+    reader = pv.get_reader(pvd)
+    assert reader.time_values == TIMES
+    reader.set_active_time_value(0.25)
+    assert np.array_equal(reader.read()[0]["u"], pv.read(run_dir / "vtk" / "fields_001.vts")["u"])
+
+
+def test_rendered_pngs_are_not_blank(run_dir, tmp_path):
+    result = pinn.load(run_dir)
+    written = export(result, tmp_path, times=[0.5], resolution=8, png=True)
+    pngs = sorted(p.name for p in written if p.suffix == ".png")
+    assert pngs == ["residual_pde_000.png", "u_000.png", "u_error_000.png", "u_ref_000.png"]
+    image = np.asarray(Image.open(tmp_path / "png" / "u_ref_000.png").convert("RGB"), dtype=float)
+    height, width, _ = image.shape
+    middle = image[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
+    assert middle.std() > 5 and len(np.unique(middle.reshape(-1, 3), axis=0)) > 20
+
+
+def test_steady_problem_gives_one_file_with_velocity(tmp_path):
+    domain = Box([0.0, 0.0], [2.0, 1.0])
+    problem = Problem("flow", ("x", "y"), ("u", "v"), domain, [Term("continuity", domain, lambda f: f.u_x + f.v_y)])
+    result = pinn.solve(problem, progress=False, **TINY)
+    assert [p.name for p in export(result, tmp_path, resolution=4)] == ["fields.vts"]
+    grid = pv.read(tmp_path / "fields.vts")
+    assert set(grid.point_data.keys()) == {"u", "v", "velocity", "residual_continuity"}
+    predicted = result.predict(as_points(grid, None, 2))
+    np.testing.assert_allclose(
+        grid["velocity"], np.column_stack([predicted["u"], predicted["v"], np.zeros(16)]), rtol=1e-6, atol=1e-7
+    )
+
+
+class MeshReference(Reference):
+    """An FEM-like reference: a P1 solution ``u = x + 2y`` on a 4 × 3 triangle mesh."""
+
+    kind = "fem"
+    fields = ("u",)
+
+    def __init__(self):
+        mesh = rectangle((0.0, 0.0), (1.0, 1.0), 4, 3)
+        self.fem = FEMSolution(mesh.p, mesh.t, {"u": "P1"}, {"u": mesh.p[0] + 2 * mesh.p[1]})
+
+    def solution(self) -> FEMSolution:
+        return self.fem
+
+    def evaluate(self, points):
+        values = self.fem.evaluate(points.numpy())
+        return {"u": torch.as_tensor(values["u"])}
+
+
+def test_fem_reference_exports_its_mesh(tmp_path):
+    domain = Box([0.0, 0.0], [1.0, 1.0])
+    reference = MeshReference()
+    problem = Problem("mesh", ("x", "y"), ("u",), domain, [Term("pde", domain, lambda f: f.u_xx + f.u_yy)], reference)
+    result = pinn.solve(problem, progress=False, **TINY)
+    export(result, tmp_path)
+    grid = pv.read(tmp_path / "fields.vtu")
+    fem = reference.fem
+    assert isinstance(grid, pv.UnstructuredGrid) and grid.n_points == fem.points.shape[1]
+    assert np.array_equal(grid.cells_dict[pv.CellType.TRIANGLE], fem.cells.T)
+    np.testing.assert_allclose(grid.points[:, :2], fem.points.T)
+    np.testing.assert_allclose(grid["u_ref"], fem.points[0] + 2 * fem.points[1], atol=1e-12)
+
+
+def test_bad_requests_are_one_line_errors():
+    heat = pdes.get("heat1d")
+    with pytest.raises(ValueError, match=r"time 1.5 lies outside the problem's interval \[0.0, 1.0\]"):
+        export_times(heat, [0.0, 1.5])
+    with pytest.raises(ValueError, match="times must increase"):
+        export_times(heat, [0.5, 0.2])
+    assert export_times(heat, None) == pytest.approx(np.linspace(0, 1, 11))
+    steady = Problem("s", ("x", "y"), ("u",), Box([0, 0], [1, 1]), [])
+    with pytest.raises(ValueError, match="problem 's' is steady"):
+        export_times(steady, [0.5])
+    ball = Ball([0.0, 0.0], 1.0)
+    with pytest.raises(ValueError, match="box domain of 1 to 3 dimensions or an FEM reference; .* 2-dimensional Ball"):
+        space_mesh(Problem("b", ("x", "y"), ("u",), ball, []), 8)
+
+
+def test_cli_exports_and_reports_bad_times(run_dir, capsys):
+    assert main(["export-vtk", str(run_dir), "--times", "0,0.5", "--resolution", "3"]) == 0
+    assert "wrote 3 files" in capsys.readouterr().out
+    assert main(["export-vtk", str(run_dir), "--times", "0,2"]) == 2
+    assert capsys.readouterr().err.strip() == "pinn: error: time 2.0 lies outside the problem's interval [0.0, 1.0]"
+    assert main(["export-vtk", str(run_dir), "--times", "soon"]) == 2
+    assert "--times expects comma-separated numbers" in capsys.readouterr().err
+
+
+def test_solve_with_vtk_exports_at_the_end(tmp_path, capsys):
+    args = ["--steps", "3", "--lbfgs-steps", "0", "--batch", "8", "--width", "4", "--depth", "1", "--replicates", "2"]
+    assert main(["solve", "heat1d", *args, "--vtk"]) == 2
+    assert "give --out DIR" in capsys.readouterr().err
+    assert main(["solve", "heat1d", *args, "--vtk", "--out", str(tmp_path)]) == 0
+    grid = pv.read(tmp_path / "vtk" / "fields_010.vts")
+    assert grid.dimensions == (64, 1, 1) and math.isclose(grid.field_data["TimeValue"][0], 1.0)
