@@ -182,6 +182,7 @@ class FEMReference(Reference):
         self.resolution = int(resolution)
         self.params = dict(params or {})
         self.settings = dict(settings or {})
+        _plain({**self.params, **self.settings})
         self.up_to_constant = tuple(up_to_constant)
         self.source = "not loaded"
         self.load_time_s = 0.0
@@ -310,7 +311,7 @@ class FEMReference(Reference):
             warnings.warn(f"could not write the reference cache file {self.path}: {error}", CacheWarning, stacklevel=3)
 
     def _load(self):
-        from pdes.fem.solution import FEMSolution
+        from pdes.fem.solution import FEMSolution  # scikit-fem loads only when a solution is needed
 
         path = self.path
         if not path.exists():

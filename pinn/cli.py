@@ -7,7 +7,8 @@
                        [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
                        [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
                        [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
-                       [--balance-every M] [--warm-start DIR] [--vtk]
+                       [--balance-every M] [--local-norm-stats] [--warm-start DIR] [--vtk]
+    torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
     pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import pdes
 import pinn
+import pinn.distributed
 import pinn.studies
 import pinn.vtk
 from pinn.config import DEVICES, DTYPES
@@ -93,6 +95,12 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--balance-every", type=int, metavar="M", help="steps between gradient-norm loss balancing (0: off)"
     )
+    parser.add_argument(
+        "--local-norm-stats",
+        action="store_true",
+        default=None,
+        help="under torchrun: BatchNorm statistics of each process's batch, not of the global batch",
+    )
 
 
 def pool_size(text: str) -> int | str:
@@ -133,6 +141,7 @@ def solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "replicates",
         "statistics_every",
         "balance_every",
+        "local_norm_stats",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
@@ -166,6 +175,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     warm_start = pinn.load(args.warm_start).model.state_dict() if args.warm_start is not None else None
     settings = solver_settings(args)
     result = pinn.solve(problem, out=out, resume=args.resume is not None, warm_start=warm_start, **settings)
+    if not pinn.distributed.current().main:
+        return 0
     print(results_table(result.report))
     if out is not None:
         print(f"wrote {out}/report.json and {out}/run.h5")

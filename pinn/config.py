@@ -45,6 +45,9 @@ class Config:
     ``statistics_every`` steps (0: only at the end) and at the end.
     ``balance_every`` > 0 balances the terms' weights by their gradient norms every that
     many Adam steps (``pinn.balance``; 0: the Terms' fixed weights only).
+    On several processes (``pinn.distributed``) ``batch`` is per process, and a BatchNorm
+    backbone normalizes over the global batch unless ``local_norm_stats`` keeps each
+    process's own statistics.
     """
 
     steps: int = 5000
@@ -75,6 +78,7 @@ class Config:
     rar_add: int = 64
     statistics_every: int = 0
     balance_every: int = 0
+    local_norm_stats: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch", "width", "depth", "eval_every", "eval_points", "replicates"):
@@ -98,6 +102,10 @@ class Config:
         check_choice("dtype", self.dtype, DTYPES)
         _require(self.statistics_every >= 0, f"statistics_every must be zero or more, got {self.statistics_every}")
         _require(self.balance_every >= 0, f"balance_every must be zero or more, got {self.balance_every}")
+        _require(
+            not self.local_norm_stats or self.norm in BATCH_COUPLED_NORMS,
+            f"local_norm_stats applies to batch-coupled norms ({', '.join(BATCH_COUPLED_NORMS)}), not '{self.norm}'",
+        )
         self.check_sampler_options()
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but no CUDA device is available; use --device cpu or auto")

@@ -172,6 +172,7 @@ def forward_parts(
     return model, transform, statistics
 
 
+@torch.compiler.disable
 def transform_derivatives(transform: Transform, jet: Tensor, layout: Layout, points: Tensor) -> dict:
     """``{wrt: (N, F)}`` for every ``wrt`` of ``layout``: derivatives of ``T(x, N(x))`` given ``N``'s jet.
 
@@ -180,7 +181,8 @@ def transform_derivatives(transform: Transform, jet: Tensor, layout: Layout, poi
     ``c_ij = 1``), whose value, first and carried second derivatives at ``y = x`` are the
     jet's; so ``F(y) = T(y, P(y))`` has exactly the derivatives of ``T(y, N(y))`` asked for.
     They come from forward-mode ``torch.func.jvp`` along coordinate directions ``e_i``:
-    ``∂_i F`` from one jvp, ``∂_i∂_j F`` from a jvp (along ``e_j``) of that.
+    ``∂_i F`` from one jvp, ``∂_i∂_j F`` from a jvp (along ``e_j``) of that. ``torch.compile``
+    leaves this part eager (nested jvp of user code does not compile).
     """
     function = partial(_transform_of_taylor, transform, jet, layout, points)
 

@@ -143,12 +143,23 @@ class BatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(width))
         self.register_buffer("running_mean", torch.zeros(width))
         self.register_buffer("running_var", torch.ones(width))
+        self.sum_over_processes: Callable[[Tensor], Tensor] | None = None
+        """An autograd-aware all-reduce sum (set by ``pinn.distributed``); None: this process's batch only."""
 
-    @staticmethod
-    def statistics(a: Tensor) -> BatchStatistics:
-        """Mean and biased variance of ``a`` ``(N, width)`` over its ``N`` points."""
-        mean = a.mean(dim=0)
-        return BatchStatistics(mean, ((a - mean) ** 2).mean(dim=0), a.shape[0])
+    def statistics(self, a: Tensor) -> BatchStatistics:
+        """Mean and biased variance of ``a`` ``(N, width)`` over its ``N`` points.
+
+        With ``sum_over_processes`` they are over the union of every process's batch:
+        ``μ = Σ_p Σ_i a_pi / Σ_p N_p`` and ``v = Σ_p Σ_i (a_pi − μ)² / Σ_p N_p``, and the
+        gradient flows back through both sums to every process's points.
+        """
+        total = self.sum_over_processes
+        if total is None:
+            mean = a.mean(dim=0)
+            return BatchStatistics(mean, ((a - mean) ** 2).mean(dim=0), a.shape[0])
+        count = int(total(a.new_tensor(float(a.shape[0]))).item())
+        mean = total(a.sum(dim=0)) / count
+        return BatchStatistics(mean, total(((a - mean) ** 2).sum(dim=0)) / count, count)
 
     def forward(self, a: Tensor, statistics: BatchStatistics | None = None) -> Tensor:
         if not self.training:

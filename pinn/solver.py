@@ -14,6 +14,10 @@ transform is applied inside the model (``pinn.transformed``).
 A BatchNorm backbone trains on the statistics of each step's points
 (``pinn.batch_statistics``); errors, predictions and the final report use evaluation
 mode (running statistics), and report.json adds the ``train_eval_gap`` between the two.
+Under torchrun every process trains on its own quadratures with DistributedDataParallel
+(``pinn.distributed``): the losses recorded are the means over ranks, quadrature statistics
+are those of the global batch, rank 0 alone writes files and shows progress, and the run file
+keeps every rank's random streams so that a run resumes on as many processes.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from tqdm.auto import tqdm
 
 import samplers
 from pdes.problem import Problem
-from pinn import io
+from pinn import distributed, io
 from pinn.balance import GradNormBalance
 from pinn.batch_statistics import step_losses, train_eval_gap
 from pinn.config import Config
@@ -147,9 +151,13 @@ def build_model(problem: Problem, config: Config) -> MLP | Transformed:
     return model.to(config.torch_device, config.torch_dtype)
 
 
-def stream_generators(seed: int, count: int) -> list[torch.Generator]:
-    """``count`` independent CPU generators derived from ``seed``."""
-    children = np.random.SeedSequence(seed).spawn(count)
+def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Generator]:
+    """``count`` independent CPU generators derived from ``seed`` for process ``rank``.
+
+    They are children ``rank·count … rank·count + count − 1`` of ``SeedSequence(seed)``: every
+    rank's streams are independent of every other's, and rank 0's are a single process's.
+    """
+    children = np.random.SeedSequence(seed).spawn(count * (rank + 1))[count * rank :]
     return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0] >> 1)) for c in children]
 
 
@@ -158,11 +166,13 @@ class Run:
 
     def __init__(self, problem: Problem, config: Config, out: Path | None, progress: bool):
         self.problem, self.config, self.out, self.progress = problem, config, out, progress
-        self.device, self.dtype = config.torch_device, config.torch_dtype
-        self.model = build_model(problem, config)
+        self.processes, self.device = distributed.start(config.torch_device)
+        self.dtype = config.torch_dtype
+        self.model = build_model(problem, config).to(self.device)
+        self.parallel = distributed.parallel_losses(self.model, problem, self.processes, config.local_norm_stats)
         names = [t.name for t in problem.terms]
         self.rules = {name: samplers.get(config.sampler, **config.sampler_options()) for name in names}
-        generators = stream_generators(config.seed, len(names) + 2)
+        generators = stream_generators(config.seed, len(names) + 2, self.processes.rank)
         self.generators = dict(zip(names, generators))
         self.lbfgs_generator, self.statistics_generator = generators[-2:]
         self.eval_points = evaluation_points(problem, config.eval_points)
@@ -212,6 +222,7 @@ class Run:
         if self.balance is None or self.step % self.config.balance_every:
             return
         self.balance.update(losses, [p for p in self.model.parameters() if p.requires_grad])
+        self.balance.weights = self.processes.mean_floats(self.balance.weights)
         self.history.setdefault("weights", []).append({"step": self.step, "weights": dict(self.balance.weights)})
 
     def _reference_values(self) -> dict[str, Tensor] | None:
@@ -235,8 +246,14 @@ class Run:
             residual_fn = term_residual(self.model, self.problem, term, self.device, self.dtype)
             self.rules[term.name].refresh(term.region, residual_fn, self.step, self.generators[term.name])
 
+    def losses(self, batches: dict[str, Quadrature]) -> dict[str, Tensor]:
+        """This rank's term losses at ``batches`` (``step_losses``), through DDP on several processes."""
+        if self.parallel is None:
+            return step_losses(self.model, self.problem, batches)
+        return self.parallel(batches)
+
     def statistics(self) -> dict[str, dict[str, float]]:
-        """Quadrature statistics of every term now (report.json's block), also appended to the history."""
+        """Quadrature statistics of every term now (report.json's block, of the global batch), also in the history."""
         c = self.config
         stats = quadrature_statistics(
             self.model,
@@ -248,6 +265,8 @@ class Run:
             self.device,
             self.dtype,
         )
+        if self.processes.size > 1:
+            stats = distributed.combine_statistics(self.processes.all_gather(stats), c.batch)
         self.history["quadrature"].append({"step": self.step, "terms": stats})
         return stats
 
@@ -255,7 +274,13 @@ class Run:
         start = time.perf_counter() - self.wall_before
         total = self.config.steps + self.config.lbfgs_steps
         done = min(self.step, self.config.steps) + self.lbfgs_used
-        with tqdm(total=total, initial=done, disable=not self.progress, desc=self.problem.name, file=sys.stderr) as bar:
+        with tqdm(
+            total=total,
+            initial=done,
+            disable=not (self.progress and self.processes.main),
+            desc=self.problem.name,
+            file=sys.stderr,
+        ) as bar:
             self.bar = bar
             self.adam_phase()
             self.lbfgs_phase()
@@ -266,7 +291,7 @@ class Run:
             draw = partial(self.draw, self.statistics_generator)
             report["train_eval_gap"] = train_eval_gap(self.model, self.problem, draw, self.config.replicates)
         self.save(complete=True, report=report)
-        if self.out is not None:
+        if self.out is not None and self.processes.main:
             io.write_json(self.out / "report.json", report)
         return Result(self.problem, self.model, self.config, report, self.history, self.out)
 
@@ -276,15 +301,16 @@ class Run:
         while self.step < self.config.steps:
             start = time.perf_counter()
             self.refresh_rules()
-            losses = step_losses(self.model, self.problem, self.draw(self.generators))
-            self.check_finite(losses, "adam")
+            losses = self.losses(self.draw(self.generators))
+            means = self.processes.mean(losses)
+            self.check_finite(means, "adam")
             self.rebalance(losses)
             loss = total_loss(self.problem, losses, self.weights)
             self.last_good = self._snapshot()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            self.record("adam", loss, losses, schedule.get_last_lr()[0])
+            self.record("adam", total_loss(self.problem, means, self.weights), means, schedule.get_last_lr()[0])
             schedule.step()
             self.step += 1
             self.bar.update(1)
@@ -304,12 +330,12 @@ class Run:
 
         def closure() -> Tensor:
             optimizer.zero_grad(set_to_none=True)
-            losses = step_losses(self.model, self.problem, batches)
-            self.check_finite(losses, "lbfgs")
-            loss = total_loss(self.problem, losses, self.weights)
-            loss.backward()
-            self.last_losses = (loss.detach(), {k: v.detach() for k, v in losses.items()})
-            return loss
+            losses = self.losses(batches)
+            means = self.processes.mean(losses)
+            self.check_finite(means, "lbfgs")
+            total_loss(self.problem, losses, self.weights).backward()
+            self.last_losses = (total_loss(self.problem, means, self.weights), means)
+            return self.last_losses[0]
 
         while self.lbfgs_used < self.config.lbfgs_steps:
             chunk = min(LBFGS_CHUNK, self.config.lbfgs_steps - self.lbfgs_used)
@@ -376,6 +402,7 @@ class Run:
             "problem": self.problem.name,
             "params": dict(self.problem.params),
             "device": self.device.type,
+            "processes": self.processes.size,
             "dtype": c.dtype,
             "config": c.to_dict(),
             "wall_time_s": wall,
@@ -386,16 +413,27 @@ class Run:
             "quadrature": quadrature,
         }
 
-    def training_state(self) -> dict:
-        """Everything besides the model that an exact resume needs."""
+    def rank_state(self) -> dict:
+        """This rank's part of the training state: its random streams, rules and L-BFGS batches (on the CPU)."""
         generators = {**self.generators, "<lbfgs>": self.lbfgs_generator, "<statistics>": self.statistics_generator}
+        batches = self.lbfgs_batches
         return {
             "generators": {name: g.get_state() for name, g in generators.items()},
             "rules": self.rules,
+            "lbfgs_batches": None if batches is None else {k: q.to("cpu", self.dtype) for k, q in batches.items()},
+        }
+
+    def training_state(self, ranks: list[dict]) -> dict:
+        """Everything besides the model that an exact resume needs, given every rank's ``rank_state``.
+
+        Rank 0's part is at the top level (as for a single process), the others' in ``other_ranks``.
+        """
+        return {
+            **ranks[0],
+            "other_ranks": ranks[1:],
             "adam": self.adam.state_dict(),
             "schedule": self.schedule.state_dict(),
             "lbfgs": self.lbfgs.state_dict(),
-            "lbfgs_batches": self.lbfgs_batches,
             "lbfgs_used": self.lbfgs_used,
             "adam_time": self.adam_time,
             "wall_time": self.wall_before + time.perf_counter() - self.started,
@@ -405,15 +443,22 @@ class Run:
     def restore(self, run: dict) -> None:
         """Continue from a run file read by ``io.load_run``."""
         state = run["training_state"]
+        ranks = [state, *state.get("other_ranks", [])]
+        if len(ranks) != self.processes.size:
+            raise ValueError(
+                f"the run was trained on {len(ranks)} processes; resume it on as many, not {self.processes.size}"
+            )
+        own = ranks[self.processes.rank]
         self.model.load_state_dict(run["model_state"])
         generators = {**self.generators, "<lbfgs>": self.lbfgs_generator, "<statistics>": self.statistics_generator}
         for name, g in generators.items():
-            g.set_state(state["generators"][name])
-        self.rules = state["rules"]
+            g.set_state(own["generators"][name])
+        self.rules = own["rules"]
         self.adam.load_state_dict(state["adam"])
         self.schedule.load_state_dict(state["schedule"])
         self.lbfgs.load_state_dict(state["lbfgs"])
-        self.lbfgs_batches = state["lbfgs_batches"]
+        batches = own["lbfgs_batches"]
+        self.lbfgs_batches = None if batches is None else {k: q.to(self.device, self.dtype) for k, q in batches.items()}
         self.lbfgs_used = state["lbfgs_used"]
         self.adam_time = state["adam_time"]
         if self.balance is not None:
@@ -428,7 +473,11 @@ class Run:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def save(self, complete: bool, report: dict | None = None) -> None:
+        """Write the run file (rank 0, with every rank's ``rank_state``); every rank must call it."""
         if self.out is None:
+            return
+        ranks = self.processes.gather(self.rank_state())
+        if ranks is None:
             return
         reference = self.problem.reference.metadata() if self.problem.reference is not None else {"kind": "none"}
         io.save_run(
@@ -438,7 +487,7 @@ class Run:
             config=self.config.to_dict(),
             reference=reference,
             model_state=self.model.state_dict(),
-            training_state=self.training_state(),
+            training_state=self.training_state(ranks),
             history=self.history,
             step=self.step,
             complete=complete,

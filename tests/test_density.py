@@ -14,6 +14,7 @@ from pdes.geometry import Box
 from pdes.problem import Problem, Term
 from pinn.cli import main
 from pinn.studies import density_study
+from pinn.studies.density import minibatch_gradient_variance
 from pinn.studies.memory import PeakMemory, resident_set_available
 
 TINY = {"steps": 4, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
@@ -41,7 +42,9 @@ def test_study_writes_every_combination(study):
         assert report["config"]["sampler"] == "pool" and report["config"]["lbfgs_steps"] == 0
         assert row["rel_l2/u"] == report["errors"]["u"]["rel_l2"]
         assert row["std_error/pde"] == report["quadrature"]["pde"]["std_error"]
-        assert row["batch_grad_var/pde"] == report["quadrature"]["pde"]["grad_var_trace"] / row["batch"]
+        correction = 1.0 if row["pool"] == "fresh" else 1 - 16 / 32
+        trace = report["quadrature"]["pde"]["grad_var_trace"]
+        assert row["batch_grad_var/pde"] == pytest.approx(trace / row["batch"] * correction, rel=1e-12)
         assert row["steps_per_s"] == report["steps_per_s"] and row["wall_time_s"] == report["wall_time_s"]
         probe = json.loads((out / name / "probe.json").read_text())
         assert row["train_memory_mb"] == probe["train_memory_mb"] and probe["steps_per_s"] > 0
@@ -132,3 +135,14 @@ def test_peak_memory_sees_a_block_that_is_freed_again():
         block = torch.ones(50 * 2**20 // 8, dtype=torch.float64)
         del block
     assert 45 < memory.mb < 70, memory.mb
+
+
+def test_pool_minibatch_variance_has_the_finite_population_factor():
+    generator = torch.Generator().manual_seed(0)
+    pool, batch = 64, 48
+    values = torch.randn(pool, generator=generator, dtype=torch.float64)
+    means = torch.stack([values[torch.randperm(pool, generator=generator)[:batch]].mean() for _ in range(4000)])
+    expected = minibatch_gradient_variance(float(values.var()), batch, pool)
+    assert expected == pytest.approx(float(values.var()) / batch * 0.25)
+    assert float(means.var()) == pytest.approx(expected, rel=0.1)
+    assert minibatch_gradient_variance(2.0, 8, "fresh") == 0.25 and minibatch_gradient_variance(2.0, 8, 8) == 0.0

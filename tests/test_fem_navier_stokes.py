@@ -64,6 +64,19 @@ def test_cavity_continues_in_reynolds_number_and_keeps_the_lid():
     assert -0.3 < centre["u"][0] < 0.0  # the primary vortex turns clockwise
 
 
+def test_continuation_on_a_coarse_mesh_reaches_the_same_fine_solution():
+    direct = navier_stokes.cavity(re=400.0, resolution=16, coarsening=1)
+    via_coarse = navier_stokes.cavity(re=400.0, resolution=16, coarsening=2)
+    assert [(s["re"], s["cells"]) for s in via_coarse.info["continuation"]] == [
+        (100.0, 8),
+        (200.0, 8),
+        (400.0, 8),
+        (400.0, 16),
+    ]
+    for name in ("u", "v", "p"):
+        assert np.abs(direct.values[name] - via_coarse.values[name]).max() < 1e-8
+
+
 def test_cavity_rejects_unknown_lids():
     with pytest.raises(ValueError, match="unknown lid 'wavy'; valid lids: classic, smooth"):
         navier_stokes.cavity(lid="wavy", resolution=2)

@@ -17,15 +17,6 @@ E = math.e
 RANDOMIZED = ["uniform", "stratified", "lhs", "sobol", "halton"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread, since waking a second one costs milliseconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def box_case():
     """``exp(x) cos(y)`` on ``[0, 2] × [-1, 1]``: mean ``(e² − 1)/2 · sin 1``."""
     return Box([0.0, -1.0], [2.0, 1.0]), lambda p: torch.exp(p[:, 0]) * torch.cos(p[:, 1]), (E**2 - 1) / 2 * math.sin(1)

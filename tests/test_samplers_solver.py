@@ -19,18 +19,9 @@ SCHEMA = ("sampler", "batch", "estimate", "std_error", "replicates", "grad_var_t
 TINY = ["--steps", "2", "--lbfgs-steps", "0", "--batch", "64", "--width", "8", "--depth", "1", "--replicates", "2"]
 OPTIONS = {
     "pool": ["--pool", "128"],
-    "rad": ["--refresh-every", "1", "--candidates", "256"],
-    "rar": ["--pool", "64", "--refresh-every", "1", "--candidates", "256", "--rar-add", "8"],
+    "rad": ["--refresh-every", "1", "--candidates", "128"],
+    "rar": ["--pool", "64", "--refresh-every", "1", "--candidates", "128", "--rar-add", "8"],
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread, since waking a second one costs milliseconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def solve_heat2d(rule: str, out, *params: str) -> dict:
@@ -47,7 +38,7 @@ def test_pinn_solve_heat2d_works_with_every_rule(rule, tmp_path):
     check_statistics(quadrature, rule)
 
 
-@pytest.mark.parametrize("rule", ["stratified", "gauss", "rar"])
+@pytest.mark.parametrize("rule", ["gauss", "rar"])
 def test_boundary_and_initial_terms_get_their_own_rules(rule, tmp_path):
     quadrature = solve_heat2d(rule, tmp_path, "--param", "constraints=soft")
     assert set(quadrature) == {"pde", "boundary", "initial"}
@@ -81,24 +72,6 @@ def test_statistics_are_recorded_at_the_interval_and_at_the_end():
     assert [e["step"] for e in entries] == [2, 4, 4]
     assert entries[-1]["terms"] == result.report["quadrature"]
     assert result.report["quadrature"]["pde"]["replicates"] == 3
-
-
-def test_rad_resamples_during_training():
-    result = pinn.solve(
-        pdes.get("heat1d"),
-        progress=False,
-        steps=3,
-        lbfgs_steps=0,
-        batch=32,
-        width=8,
-        depth=1,
-        replicates=2,
-        sampler="rad",
-        refresh_every=2,
-        candidates=128,
-        eval_points=256,
-    )
-    assert result.report["quadrature"]["pde"]["sampler"] == "rad"
 
 
 def test_gauss_on_a_ball_says_so_in_one_line():

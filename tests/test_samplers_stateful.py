@@ -13,15 +13,6 @@ from samplers.adaptive import importance_density
 from samplers.variance import sample_variance
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread, since waking a second one costs milliseconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def residual_of_case(points: torch.Tensor) -> torch.Tensor:
     """A residual-like function with peaks, used as the RAD density driver."""
     return 0.1 + torch.sin(3 * points[:, 0]) ** 2 * torch.exp(points[:, 1] - points[:, 1].max())

@@ -25,15 +25,6 @@ from samplers.variance import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread, since waking a second one costs milliseconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("batch", [5, 40])
 def test_relative_mse_of_the_sample_variance_of_gaussians_is_2_over_b_minus_1(batch):
     values = 3.0 * torch.randn(10000, batch, generator=torch.Generator().manual_seed(batch), dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""Triangle meshes with named boundaries: rectangles (optionally graded towards the walls) and an L-shape.
+"""Triangle meshes with named boundaries: rectangles and an L-shape.
 
 ``TriMesh`` is scikit-fem's ``MeshTri1`` with a point locator that stays fast for many
 points: each point is tested against the cells of its nearest centroids and only the
@@ -8,7 +8,6 @@ points against all cells as soon as one is missed).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -66,25 +65,13 @@ class TriMesh(MeshTri1):
         return self._centroid_cache
 
 
-def graded_nodes(lo: float, hi: float, n: int, grading: float = 0.0) -> np.ndarray:
-    """``n + 1`` nodes of ``[lo, hi]``: ``s − g sin(2πs)/(2π)`` for uniform ``s``, finer at both ends.
-
-    ``grading = g`` in ``[0, 1)``: 0 is uniform; the end cells are about ``1 − g`` times,
-    the middle ones ``1 + g`` times the uniform size.
-    """
-    if not 0.0 <= grading < 1.0:
-        raise ValueError(f"grading must lie in [0, 1), got {grading}")
-    s = np.linspace(0.0, 1.0, n + 1)
-    return lo + (hi - lo) * (s - grading * np.sin(2 * math.pi * s) / (2 * math.pi))
-
-
-def rectangle(lower: Sequence[float], upper: Sequence[float], nx: int, ny: int, grading: float = 0.0) -> TriMesh:
+def rectangle(lower: Sequence[float], upper: Sequence[float], nx: int, ny: int) -> TriMesh:
     """``nx × ny`` cells (each split in two triangles) of the rectangle; boundaries left, right, bottom, top."""
     _check_cells(nx, ny)
     (x0, y0), (x1, y1) = lower, upper
     if not (x1 > x0 and y1 > y0):
         raise ValueError(f"rectangle needs lower < upper, got {lower}, {upper}")
-    mesh = TriMesh.init_tensor(graded_nodes(x0, x1, nx, grading), graded_nodes(y0, y1, ny, grading))
+    mesh = TriMesh.init_tensor(np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1))
     return _named(mesh, {"left": (0, x0), "right": (0, x1), "bottom": (1, y0), "top": (1, y1)})
 
 

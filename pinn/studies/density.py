@@ -27,7 +27,8 @@ Results:
 - ``DIR/study.h5``: one row per combination, datasets ``sampler``, ``pool``, ``batch``,
   ``status``, ``steps``, ``distinct_points`` (the pool size, or steps × batch for fresh points,
   whichever is smaller), ``rel_l2/<field>``, ``max_abs/<field>``, per term ``estimate/<term>``,
-  ``std_error/<term>``, ``grad_var_trace/<term>``, ``batch_grad_var/<term>`` (= trace / batch),
+  ``std_error/<term>``, ``grad_var_trace/<term>``, ``batch_grad_var/<term>`` (the variance of
+  the minibatch gradient, ``minibatch_gradient_variance``),
   ``grad_snr/<term>``, ``pool_loss/<term>``, ``fresh_loss/<term>``, ``pool_gap/<term>`` (NaN for
   fresh points), ``train_memory_mb``, ``run_peak_memory_mb``, ``steps_per_s``, ``wall_time_s``;
   and per run ``history/<run>/step``, ``loss``, ``terms/<term>``, ``eval_step``,
@@ -309,13 +310,27 @@ def result_row(problem: Problem, combination: Combination, outcome: Outcome, pro
         stats = quadrature.get(term.name, {})
         for key in ("estimate", "std_error", "grad_var_trace", "grad_snr", "pool_loss", "fresh_loss", "pool_gap"):
             row[f"{key}/{term.name}"] = stats.get(key, NAN)
-        row[f"batch_grad_var/{term.name}"] = stats.get("grad_var_trace", NAN) / combination.batch
+        row[f"batch_grad_var/{term.name}"] = minibatch_gradient_variance(
+            stats.get("grad_var_trace", NAN), combination.batch, combination.pool
+        )
     row["train_memory_mb"] = probe.get("train_memory_mb", NAN)
     row["run_peak_memory_mb"] = report.get("peak_memory_mb", NAN)
     row["steps_per_s"] = report.get("steps_per_s", NAN)
     row["wall_time_s"] = report.get("wall_time_s", NAN)
     row["_history"] = read_history(out / combination.name) if outcome.report is not None else None
     return row
+
+
+def minibatch_gradient_variance(trace: float, batch: int, pool: int | str) -> float:
+    """``tr Cov(g) / B`` of a batch of B independent points, times ``1 − B/N`` for a pool of N.
+
+    The factor is the finite-population correction: a pool serves its points without
+    replacement, and for such a sample ``Var(mean) = (1 − B/N) S²/B`` with ``S²`` the pool's
+    variance (divisor N − 1), which the sample variance ``tr Cov(g)`` estimates without bias.
+    A batch of the whole pool has no noise at all.
+    """
+    variance = trace / batch
+    return variance if pool == FRESH else variance * (1 - batch / pool)
 
 
 def read_history(directory: Path) -> dict | None:
@@ -396,7 +411,7 @@ def study_markdown(
         f"Shared settings: {shared}; {length}. Memory is the peak of a training step (probe), "
         "fresh/pool loss the loss on fresh points over the loss on the pool, rel std error the "
         "replicate standard deviation of the loss estimate over the estimate, batch grad var "
-        "tr Cov(per-point gradient) / batch.\n\n",
+        "tr Cov(per-point gradient) / batch (times 1 − batch/pool for pools).\n\n",
         markdown_table(headers, table),
     ]
     if left_out:
@@ -444,7 +459,12 @@ def error_panels(problem: Problem, rows: list[dict]) -> list[Panel]:
 
 
 def noise_panels(problem: Problem, rows: list[dict]) -> list[Panel]:
-    """Relative standard error and minibatch gradient variance of each interior term against batch."""
+    """Relative standard error and minibatch gradient variance of each interior term against batch.
+
+    A pool of exactly one batch is served whole at every step: its standard error is zero up
+    to round-off and is left out of the plot.
+    """
+    random = [r for r in rows if r["pool"] != str(r["batch"])]
     panels = []
     for t in (term.name for term in interior_terms(problem)):
         panels += [
@@ -452,12 +472,12 @@ def noise_panels(problem: Problem, rows: list[dict]) -> list[Panel]:
                 f"{t}: noise of the loss estimate",
                 "batch size",
                 "std error / estimate",
-                series(rows, rule_and_pool, "batch", lambda r, t=t: ratio(r[f"std_error/{t}"], r[f"estimate/{t}"])),
+                series(random, rule_and_pool, "batch", lambda r, t=t: ratio(r[f"std_error/{t}"], r[f"estimate/{t}"])),
             ),
             Panel(
                 f"{t}: minibatch gradient variance",
                 "batch size",
-                "tr Cov(g) / batch",
+                "tr Cov(g) / batch (pools: × (1 − B/N))",
                 series(rows, rule_and_pool, "batch", lambda r, t=t: r[f"batch_grad_var/{t}"]),
             ),
         ]
