@@ -7,7 +7,8 @@
                        [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
                        [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
                        [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
-                       [--balance-every M] [--local-norm-stats] [--warm-start DIR] [--vtk]
+                       [--balance-every M] [--local-norm-stats] [--engine auto|forward|autograd]
+                       [--compile] [--warm-start DIR] [--vtk]
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
@@ -32,6 +33,7 @@ import pinn.distributed
 import pinn.studies
 import pinn.vtk
 from pinn.config import DEVICES, DTYPES
+from pinn.derivatives import ENGINES
 from pinn.nn import NORMS
 
 EXIT_BAD_INPUT = 2
@@ -101,6 +103,12 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="under torchrun: BatchNorm statistics of each process's batch, not of the global batch",
     )
+    parser.add_argument(
+        "--engine", choices=ENGINES, help="derivative engine: forward jets, nested autograd, or auto (forward if known)"
+    )
+    parser.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, help="torch.compile the training loss (forward engine)"
+    )
 
 
 def pool_size(text: str) -> int | str:
@@ -142,6 +150,8 @@ def solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "statistics_every",
         "balance_every",
         "local_norm_stats",
+        "engine",
+        "compile",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 
 import samplers
+from pinn.compiled import check_compile_available
+from pinn.derivatives import ENGINES
 from pinn.nn import ACTIVATIONS, BATCH_COUPLED_NORMS, NORMS, check_choice
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -48,6 +50,9 @@ class Config:
     On several processes (``pinn.distributed``) ``batch`` is per process, and a BatchNorm
     backbone normalizes over the global batch unless ``local_norm_stats`` keeps each
     process's own statistics.
+    ``engine`` computes the residuals' derivatives (``pinn.loss.derivative_engine``: ``auto``,
+    ``forward`` or ``autograd``); ``compile`` runs the training loss through ``torch.compile``
+    (``pinn.compiled``).
     """
 
     steps: int = 5000
@@ -79,6 +84,8 @@ class Config:
     statistics_every: int = 0
     balance_every: int = 0
     local_norm_stats: bool = False
+    engine: str = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch", "width", "depth", "eval_every", "eval_points", "replicates"):
@@ -107,6 +114,9 @@ class Config:
             f"local_norm_stats applies to batch-coupled norms ({', '.join(BATCH_COUPLED_NORMS)}), not '{self.norm}'",
         )
         self.check_sampler_options()
+        check_choice("engine", self.engine, ENGINES)
+        if self.compile:
+            check_compile_available(self.engine)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but no CUDA device is available; use --device cpu or auto")
 

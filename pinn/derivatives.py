@@ -117,10 +117,8 @@ class ForwardDerivatives:
     once. BatchNorm statistics are held fixed as in ``pointwise``: those bound to the model by
     ``functools.partial(model, statistics=…)`` or else those of ``points`` (detached).
 
-    An output transform ``T(x, N(x))`` is differentiated in forward mode too
-    (``transform_derivatives``). No reverse-mode pass over the points is made, so the whole
-    computation can be compiled (``torch.compile``). Reading a derivative the layout of
-    ``needed`` does not carry raises ``ValueError``.
+    An output transform ``T(x, N(x))`` is differentiated by autograd over the transform alone
+    (``transform_derivatives``). Reading a derivative not in ``needed`` raises ``ValueError``.
     """
 
     def __init__(self, model: Callable[[Tensor], Tensor], points: Tensor, needed: Collection[Key]):
@@ -138,17 +136,17 @@ class ForwardDerivatives:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)
         if transform is None:
-            self._derivatives = {wrt: jet[self.layout.channel(wrt)] for wrt in self.layout.all}
+            self._values = {(k, wrt): jet[self.layout.channel(wrt), :, k] for k, wrt in self.needed}
         else:
-            self._derivatives = transform_derivatives(transform, jet, self.layout, self.points)
+            self._values = transform_derivatives(transform, jet, self.layout, self.points, self.needed)
 
     def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
-        if wrt not in self._derivatives:
+        if (field, wrt) not in self._values:
             raise ValueError(
-                f"the forward engine carried only the derivatives the residual was found to read "
+                f"the forward engine computed only the derivatives the residual was found to read "
                 f"({sorted(self.needed)}), not {(field, wrt)}"
             )
-        return self._derivatives[wrt][:, field]
+        return self._values[(field, wrt)]
 
 
 def forward_parts(
@@ -173,34 +171,20 @@ def forward_parts(
 
 
 @torch.compiler.disable
-def transform_derivatives(transform: Transform, jet: Tensor, layout: Layout, points: Tensor) -> dict:
-    """``{wrt: (N, F)}`` for every ``wrt`` of ``layout``: derivatives of ``T(x, N(x))`` given ``N``'s jet.
+def transform_derivatives(
+    transform: Transform, jet: Tensor, layout: Layout, points: Tensor, needed: Collection[Key]
+) -> dict[Key, Tensor]:
+    """``{(field, wrt): (N,)}`` for the ``needed`` derivatives of ``T(x, N(x))``, given ``N``'s ``jet``.
 
     ``N`` is replaced by its second-order Taylor polynomial about the points,
     ``P(y) = N + Σ_i N_i δ_i + Σ_{i≤j} c_ij N_ij δ_i δ_j`` (``δ = y − x``, ``c_ii = ½``,
     ``c_ij = 1``), whose value, first and carried second derivatives at ``y = x`` are the
     jet's; so ``F(y) = T(y, P(y))`` has exactly the derivatives of ``T(y, N(y))`` asked for.
-    They come from forward-mode ``torch.func.jvp`` along coordinate directions ``e_i``:
-    ``∂_i F`` from one jvp, ``∂_i∂_j F`` from a jvp (along ``e_j``) of that. ``torch.compile``
-    leaves this part eager (nested jvp of user code does not compile).
+    They come from autograd over ``F``: the transform's few pointwise operations only, never
+    the network. ``torch.compile`` leaves this part eager (it cannot compile double backward).
     """
-    function = partial(_transform_of_taylor, transform, jet, layout, points)
-
-    def direction(i: int) -> Tensor:
-        e = torch.zeros_like(points)
-        e[:, i] = 1
-        return e
-
-    def along(i: int) -> Callable[[Tensor], Tensor]:
-        return lambda y: torch.func.jvp(function, (y,), (direction(i),))[1]
-
-    out = {(): function(points)}
-    for i, j in layout.second:
-        out[(i,)], out[(i, j)] = torch.func.jvp(along(i), (points,), (direction(j),))
-    for i in layout.first:
-        if (i,) not in out:
-            out[(i,)] = along(i)(points)
-    return out
+    engine = AutogradDerivatives(partial(_transform_of_taylor, transform, jet, layout, points), points)
+    return {key: engine.derivative(*key) for key in needed}
 
 
 def _transform_of_taylor(transform: Transform, jet: Tensor, layout: Layout, center: Tensor, y: Tensor) -> Tensor:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as distributed_functional
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -121,9 +120,24 @@ def start(device: torch.device) -> tuple[Processes, torch.device]:
     return current(), device
 
 
+class SumOverProcesses(torch.autograd.Function):
+    """``Σ_r x_r`` over the ranks. With ``L = Σ_r L_r`` the gradient of ``x_r`` is ``Σ_q ∂L_q/∂(Σ x)``:
+    the backward is the same all-reduce of the incoming gradients."""
+
+    @staticmethod
+    def forward(ctx: object, tensor: Tensor) -> Tensor:
+        total = tensor.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx: object, gradient: Tensor) -> Tensor:
+        return SumOverProcesses.apply(gradient)
+
+
 def sum_over_processes(tensor: Tensor) -> Tensor:
-    """``Σ_r tensor_r`` over the ranks; its backward sums the incoming gradients over the ranks likewise."""
-    return distributed_functional.all_reduce(tensor)
+    """``Σ_r tensor_r`` over the ranks, differentiable (``SumOverProcesses``)."""
+    return SumOverProcesses.apply(tensor)
 
 
 def synchronize_batch_norms(model: nn.Module) -> None:
@@ -151,14 +165,14 @@ def parallel_losses(
     """DDP around ``StepLosses(model, problem)``, with synchronized BatchNorm statistics unless
     ``local_norm_stats``; None for a single process.
 
-    Buffers are not broadcast: BatchNorm running averages are the same on every rank when
-    the statistics are synchronized, and rank 0's are the ones saved when they are not.
+    Buffers are not broadcast at each forward: BatchNorm running averages are the same on
+    every rank when the statistics are synchronized, and rank 0's are the ones saved when not.
     """
     if processes.size == 1:
         return None
     if not local_norm_stats:
         synchronize_batch_norms(model)
-    return DistributedDataParallel(StepLosses(model, problem), broadcast_buffers=False)
+    return DistributedDataParallel(StepLosses(model, problem), forward_sync_buffers=False)
 
 
 def combine_statistics(per_rank: list[dict[str, dict]], batch: int) -> dict[str, dict]:

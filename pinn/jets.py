@@ -69,11 +69,6 @@ class Layout:
             return 1 + len(self.first) + self.second.index(wrt)
         raise ValueError(f"this jet carries derivatives {self.first} and {self.second}, not {wrt}")
 
-    @property
-    def all(self) -> tuple[tuple[int, ...], ...]:
-        """Every ``wrt`` carried, in channel order."""
-        return ((), *((i,) for i in self.first), *self.second)
-
     @cached_property
     def left(self) -> list[int]:
         """For each second-derivative channel ``(i, j)``: the channel of ``∂/∂x_i``."""
@@ -123,8 +118,15 @@ class _Linear(torch.autograd.Function):
 
 
 def linear(jet: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``a = hWᵀ + b``: all channels in one matmul, the bias added to the value channel."""
-    return _Linear.apply(jet, weight, bias)
+    """``a = hWᵀ + b``: all channels in one matmul, the bias added to the value channel.
+
+    Eager mode uses the hand-written backward (``_Linear``); under ``torch.compile`` the same
+    formula in plain operations, which the compiler can fuse with its neighbours.
+    """
+    if not torch.compiler.is_compiling():
+        return _Linear.apply(jet, weight, bias)
+    out = jet @ weight.T
+    return out if bias is None else torch.cat([out[:1] + bias, out[1:]])
 
 
 def affine(jet: Tensor, scale: Tensor, shift: Tensor | None) -> Tensor:
@@ -178,8 +180,17 @@ class _Elementwise(torch.autograd.Function):
 
 
 def elementwise(jet: Tensor, layout: Layout, derivatives: Callable[[Tensor], Derivatives4]) -> Tensor:
-    """``σ(a)`` unit by unit; ``derivatives(a₀)`` gives ``σ, σ′, σ″, σ‴`` at the value ``a₀ = jet[0]``."""
-    return _Elementwise.apply(jet, layout, derivatives)
+    """``σ(a)`` unit by unit; ``derivatives(a₀)`` gives ``σ, σ′, σ″, σ‴`` at the value ``a₀ = jet[0]``.
+
+    Eager mode uses the hand-written backward (``_Elementwise``); under ``torch.compile`` the
+    same rule in plain operations (``σ‴`` unused: autograd differentiates ``σ″`` itself).
+    """
+    if not torch.compiler.is_compiling():
+        return _Elementwise.apply(jet, layout, derivatives)
+    s0, s1, s2, _ = derivatives(jet[0])
+    n = layout.second_start
+    second = [s1 * jet[n + k] + s2 * jet[left] * jet[right] for k, (left, right) in enumerate(zip(layout.left, layout.right))]
+    return torch.stack([s0, *(s1 * jet[c] for c in range(1, n)), *second])
 
 
 def product(p: Tensor, q: Tensor, layout: Layout) -> Tensor:

@@ -38,6 +38,7 @@ from pdes.problem import Problem
 from pinn import distributed, io
 from pinn.balance import GradNormBalance
 from pinn.batch_statistics import step_losses, train_eval_gap
+from pinn.compiled import compiled_step_losses
 from pinn.config import Config
 from pinn.loss import total_loss
 from pinn.nn import BATCH_COUPLED_NORMS, MLP, training_mode
@@ -170,6 +171,7 @@ class Run:
         self.dtype = config.torch_dtype
         self.model = build_model(problem, config).to(self.device)
         self.parallel = distributed.parallel_losses(self.model, problem, self.processes, config.local_norm_stats)
+        self.step_losses = compiled_step_losses() if config.compile else step_losses
         names = [t.name for t in problem.terms]
         self.rules = {name: samplers.get(config.sampler, **config.sampler_options()) for name in names}
         generators = stream_generators(config.seed, len(names) + 2, self.processes.rank)
@@ -249,7 +251,7 @@ class Run:
     def losses(self, batches: dict[str, Quadrature]) -> dict[str, Tensor]:
         """This rank's term losses at ``batches`` (``step_losses``), through DDP on several processes."""
         if self.parallel is None:
-            return step_losses(self.model, self.problem, batches)
+            return self.step_losses(self.model, self.problem, batches, engine=self.config.engine)
         return self.parallel(batches)
 
     def statistics(self) -> dict[str, dict[str, float]]:

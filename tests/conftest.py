@@ -1,4 +1,4 @@
-"""Test-wide settings."""
+"""Test-wide settings: one torch thread, and a private cache for FEM references."""
 
 import pytest
 import torch
@@ -11,3 +11,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_reference_cache(tmp_path_factory):
+    """FEM references computed by tests go to a temporary $PINN_CACHE, not the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PINN_CACHE", str(tmp_path_factory.mktemp("pinn_cache")))
+        yield

@@ -32,12 +32,30 @@ SIZE = 2
 CASES = {"none": ("none", False), "layer": ("layer", False), "batch": ("batch", False), "batch_local": ("batch", True)}
 """Gradient cases: name → (norm, local_norm_stats)."""
 GRADIENT_CONFIG = dict(
-    steps=1, lbfgs_steps=0, batch=12, width=8, depth=3, dtype="float64", device="cpu", eval_points=16, replicates=2
+    steps=1,
+    lbfgs_steps=0,
+    batch=16,
+    sampler="uniform",
+    width=8,
+    depth=3,
+    dtype="float64",
+    device="cpu",
+    eval_points=16,
+    replicates=2,
 )
 RESUME_CONFIG = dict(
-    steps=4, lbfgs_steps=2, batch=12, width=8, depth=2, dtype="float64", device="cpu", eval_every=2, eval_points=16
+    steps=4,
+    lbfgs_steps=2,
+    batch=16,
+    sampler="uniform",
+    width=8,
+    depth=2,
+    dtype="float64",
+    device="cpu",
+    eval_every=2,
+    eval_points=16,
 )
-ACCURACY_OPTIONS = "--param constraints=soft --steps 100 --lbfgs-steps 0 --width 16 --depth 2 --lr 5e-3 "
+ACCURACY_OPTIONS = "--param constraints=soft --steps 60 --lbfgs-steps 0 --width 16 --depth 2 --lr 3e-2 "
 ACCURACY_OPTIONS += "--sampler uniform --device cpu --replicates 2"
 PER_RANK_BATCH = 32
 
@@ -61,10 +79,11 @@ def gradient_case(norm: str, local: bool) -> dict:
 
 def resume_case(out: Path) -> dict:
     """Final parameters of an uninterrupted run and of one stopped after 2 Adam steps and resumed."""
-    config = Config(**RESUME_CONFIG)
+    config = Config.build(problem().defaults, RESUME_CONFIG)
     whole = solve(problem(), out=out / "whole", progress=False, **RESUME_CONFIG)
-    run = Run(problem(), dataclasses.replace(config, steps=2), out / "parts", progress=False)
-    run.bar = tqdm(disable=True)
+    (out / "parts").mkdir(parents=True, exist_ok=True)
+    run = Run(problem(), config, out / "parts", progress=False)
+    run.config, run.bar = dataclasses.replace(config, steps=2), tqdm(disable=True)
     run.adam_phase()
     run.config = config
     run.save(complete=False)
@@ -161,9 +180,10 @@ def test_resume_on_another_number_of_processes_is_refused(two_processes):
 
 def test_two_process_solve_matches_one_process_with_twice_the_batch(two_processes):
     """Same accuracy: uniform draws make 2 ranks × B points and 1 process × 2B points the same
-    stochastic gradient in distribution, so the errors differ only by run-to-run noise; over 6
-    seeds of the one-process run (see benchmarks/RESULTS.md, distributed section) the rel. L2
-    errors lay within a factor 1.3 of each other, so a factor 1.5 is allowed."""
+    stochastic gradient in distribution, so the errors differ only by run-to-run noise. Over
+    seeds 0-3 of the one-process run the rel. L2 errors were 0.583-0.617 (a factor 1.06; from
+    0.80-1.13 untrained; benchmarks/RESULTS.md), so a factor 1.25 is allowed, and both runs
+    must have trained (error below 0.8; 0.99 untrained at seed 0)."""
     out, _ = two_processes
     argv = ["solve", "heat2d", *ACCURACY_OPTIONS.split(), "--batch", str(2 * PER_RANK_BATCH), "--out", str(out / "one")]
     assert cli.main(argv) == 0
@@ -172,7 +192,8 @@ def test_two_process_solve_matches_one_process_with_twice_the_batch(two_processe
     assert two["processes"] == 2 and one["processes"] == 1
     assert two["quadrature"]["pde"]["batch"] == one["quadrature"]["pde"]["batch"] == 2 * PER_RANK_BATCH
     error_two, error_one = two["errors"]["u"]["rel_l2"], one["errors"]["u"]["rel_l2"]
-    assert 1 / 1.5 < error_two / error_one < 1.5
+    assert 1 / 1.25 < error_two / error_one < 1.25
+    assert max(error_two, error_one) < 0.8
 
 
 def test_combined_statistics_are_those_of_the_global_batch():
