@@ -1,13 +1,15 @@
 """Weak scaling of training on several CPU processes: Adam steps/s at a fixed batch per process.
 
     OMP_NUM_THREADS=1 python benchmarks/distributed_scaling.py [--processes 1,2] [--batch 1024]
-                                                               [--steps 200] [--record] [solve options]
+                                      [--steps 100] [--repeats 3] [--record] [solve options]
 
 Each count N runs ``torchrun --nproc_per_node=N -m pinn solve heat2d --param constraints=soft``
 (N = 1: plain ``python -m pinn solve``, no process group) with one thread per process, and
 reads report.json's ``steps_per_s`` (Adam steps per second of rank 0, which waits for every
-rank at each gradient all-reduce). Weak-scaling efficiency is ``steps/s(N) / steps/s(1)``:
-1 means N times the points per second. With --record the table is appended to
+rank at each gradient all-reduce). The counts are run in turn ``repeats`` times, and the
+best and the median rate of each are reported (on a shared machine the best is the least
+disturbed). Weak-scaling efficiency is ``best steps/s(N) / best steps/s(1)``: 1 means N times
+the points per second. With --record the table is appended to
 benchmarks/RESULTS.md.
 """
 
@@ -48,18 +50,21 @@ def run(processes: int, batch: int, steps: int, extra: list[str]) -> dict:
         return json.loads(Path(out, "report.json").read_text())
 
 
-def table(rows: list[dict], batch: int) -> str:
+def table(runs: dict[int, list[dict]], batch: int) -> str:
+    """One row per process count: best and median steps/s, points/s and efficiency of the best, errors."""
     lines = [
-        "| processes | batch per process | global batch | steps/s | points/s | weak-scaling efficiency | rel. L2 (u) |",
-        "|---|---|---|---|---|---|---|",
+        "| processes | batch per process | global batch | best steps/s | median steps/s | best points/s "
+        "| weak-scaling efficiency | rel. L2 (u) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    base = rows[0]["steps_per_s"]
-    for row in rows:
-        n, rate = row["processes"], row["steps_per_s"]
-        points = rate * n * batch * len(row["quadrature"])
+    base = max(r["steps_per_s"] for r in next(iter(runs.values())))
+    for n, reports in runs.items():
+        rates = sorted(r["steps_per_s"] for r in reports)
+        best, median = rates[-1], rates[len(rates) // 2]
+        points = best * n * batch * len(reports[0]["quadrature"])
+        errors = ", ".join(f"{r['errors']['u']['rel_l2']:.4e}" for r in reports)
         lines.append(
-            f"| {n} | {batch} | {n * batch} | {rate:.2f} | {points:.0f} | {rate / base:.2f} | "
-            f"{row['errors']['u']['rel_l2']:.3e} |"
+            f"| {n} | {batch} | {n * batch} | {best:.2f} | {median:.2f} | {points:.0f} | {best / base:.2f} | {errors} |"
         )
     return "\n".join(lines)
 
@@ -68,11 +73,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", default="1,2", help="comma-separated process counts (the first is the base)")
     parser.add_argument("--batch", type=int, default=1024, help="points per term per process")
-    parser.add_argument("--steps", type=int, default=200, help="Adam steps")
+    parser.add_argument("--steps", type=int, default=100, help="Adam steps")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each process count, in turn")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args, extra = parser.parse_known_args()
-    rows = [run(int(n), args.batch, args.steps, extra) for n in args.processes.split(",")]
-    text = table(rows, args.batch)
+    counts = [int(n) for n in args.processes.split(",")]
+    runs: dict[int, list[dict]] = {n: [] for n in counts}
+    for _ in range(args.repeats):
+        for n in counts:
+            runs[n].append(run(n, args.batch, args.steps, extra))
+    text = table(runs, args.batch)
     print(text)
     if args.record:
         when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,250 @@
+"""The forward (jet) engine against nested autograd: values, derivatives, residuals, parameter gradients.
+
+Every backbone option of ``pinn.nn`` (norms, activations, Fourier features, modified MLP),
+with and without an output transform, in float64 with tight tolerances; BatchNorm's held
+statistics also against finite differences.
+"""
+
+from functools import partial
+
+import pytest
+import torch
+
+import pdes
+import samplers
+from pinn.batch_statistics import step_losses
+from pinn.config import Config
+from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, forward_parts
+from pinn.jets import (
+    ACTIVATION_DERIVATIVES,
+    Layout,
+    cos_derivatives,
+    elementwise,
+    inverse_sqrt_derivatives,
+    linear,
+    sin_derivatives,
+)
+from pinn.loss import derivative_engine, residual
+from pinn.nn import ACTIVATIONS, NORMS, MLP
+from pinn.reads import derivatives_read
+from pinn.solver import build_model
+
+TOL = dict(rtol=1e-9, atol=1e-11)
+EMBEDDINGS = {"plain": {}, "fourier": {"fourier_features": True, "fourier_scale": 2.0}, "modified": {"modified_mlp": True}}
+PROBLEMS = {
+    "heat2d": lambda: pdes.get("heat2d"),
+    "heat2d_soft": lambda: pdes.get("heat2d", constraints="soft"),
+    "cavity": lambda: pdes.get("cavity"),
+    "taylor_green": lambda: pdes.get("taylor_green"),
+}
+
+
+def every_derivative(fields: int, dim: int) -> list[tuple[int, tuple[int, ...]]]:
+    """Every ``(field, wrt)`` up to order 2, mixed included."""
+    wrts = [()] + [(i,) for i in range(dim)] + [(i, j) for i in range(dim) for j in range(i, dim)]
+    return [(k, wrt) for k in range(fields) for wrt in wrts]
+
+
+def model_for(problem, norm="none", activation="tanh", embedding="plain", training=True):
+    config = Config(width=8, depth=3, norm=norm, activation=activation, dtype="float64", device="cpu",
+                    **EMBEDDINGS[embedding])  # fmt: skip
+    torch.manual_seed(1)
+    model = build_model(problem, config)
+    for p in model.parameters():  # away from the initialization (zero biases, unit norm scales)
+        p.data.add_(0.1 * torch.randn_like(p))
+    for norm_layer in getattr(model, "network", model).batch_norms:
+        norm_layer.running_mean.normal_(0, 0.1)
+        norm_layer.running_var.uniform_(0.5, 1.5)
+    return model.train(training)
+
+
+def draw(problem, n=24, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    rule = samplers.get("uniform")
+    return {t.name: rule.draw(t.region, n, g).to("cpu", torch.float64) for t in problem.terms}
+
+
+def held(model, points):
+    """``model`` with the batch statistics of ``points`` bound, as the solver's steps do."""
+    return partial(model, statistics=model.batch_statistics(points)) if model.couples_points else model
+
+
+def assert_every_derivative_matches(model, points, fields):
+    needed = every_derivative(fields, points.shape[1])
+    forward = ForwardDerivatives(model, points, needed)
+    reference = AutogradDerivatives(model, points)
+    for key in needed:
+        torch.testing.assert_close(forward.derivative(*key), reference.derivative(*key), **TOL, msg=str(key))
+
+
+BACKBONES = [(norm, "tanh", e) for norm in NORMS for e in EMBEDDINGS] + [
+    ("layer", a, e) for a in ACTIVATIONS if a != "tanh" for e in EMBEDDINGS
+]
+"""Every norm with every embedding, and every activation with every embedding."""
+
+
+@pytest.mark.parametrize("norm,activation,embedding", BACKBONES)
+def test_every_derivative_matches_autograd(norm, activation, embedding):
+    torch.manual_seed(2)
+    bounds = torch.tensor([[0.0, -1.0, 0.0], [1.0, 1.0, 2.0]], dtype=torch.float64)
+    model = MLP(bounds, 2, width=8, depth=3, activation=activation, norm=norm, **EMBEDDINGS[embedding]).double()
+    for p in model.parameters():  # away from the initialization (zero biases, unit norm scales)
+        p.data.add_(0.1 * torch.randn_like(p))
+    points = bounds[0] + (bounds[1] - bounds[0]) * torch.rand(16, 3, dtype=torch.float64)
+    assert_every_derivative_matches(held(model, points), points, 2)
+    if norm == "batch":
+        assert_every_derivative_matches(model.eval(), points, 2)
+
+
+@pytest.mark.parametrize("problem_name", ["heat2d", "taylor_green"])
+def test_every_derivative_through_an_output_transform_matches_autograd(problem_name):
+    problem = PROBLEMS[problem_name]()
+    model = model_for(problem, "layer", "tanh", "modified")
+    points = draw(problem)[problem.terms[0].name].points
+    assert_every_derivative_matches(model, points, len(problem.fields))
+
+
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("problem_name", ["heat2d", "cavity"])
+def test_residuals_and_parameter_gradients_match_autograd(problem_name, norm, embedding):
+    problem = PROBLEMS[problem_name]()
+    model = model_for(problem, norm, "tanh", embedding)
+    batches = draw(problem)
+    for term in problem.terms:
+        points = batches[term.name].points
+        r_forward = residual(held(model, points), problem, term, points, "forward")
+        r_autograd = residual(held(model, points), problem, term, points, "autograd")
+        torch.testing.assert_close(r_forward, r_autograd, **TOL, msg=term.name)
+    gradients = {}
+    for engine in ("forward", "autograd"):
+        model.zero_grad()
+        losses = step_losses(model, problem, batches, update_running=False, engine=engine)
+        sum(losses.values()).backward()
+        gradients[engine] = {n: p.grad.clone() for n, p in model.named_parameters()}
+    for n, g in gradients["forward"].items():
+        torch.testing.assert_close(g, gradients["autograd"][n], **TOL, msg=n)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_unsteady_navier_stokes_residuals_with_every_activation(activation):
+    problem = PROBLEMS["taylor_green"]()
+    model = model_for(problem, "batch", activation, "fourier", training=False)
+    batches = draw(problem)
+    for term in problem.terms[:3]:
+        points = batches[term.name].points
+        torch.testing.assert_close(
+            residual(model, problem, term, points, "forward"), residual(model, problem, term, points, "autograd"), **TOL
+        )
+
+
+def test_batch_norm_derivatives_hold_the_statistics_fixed_finite_differences():
+    problem = PROBLEMS["heat2d_soft"]()
+    model = model_for(problem, "batch", "tanh", "plain")
+    points = draw(problem)["pde"].points
+    function = held(model, points)
+    engine = ForwardDerivatives(function, points, [(0, ()), (0, (0,)), (0, (2,)), (0, (0, 0)), (0, (0, 1))])
+
+    def at(shift):
+        with torch.no_grad():
+            return function(points + shift)[:, 0]
+
+    e = torch.eye(3, dtype=torch.float64) * 1e-5
+    torch.testing.assert_close(engine.derivative(0, (0,)), (at(e[0]) - at(-e[0])) / 2e-5, rtol=1e-7, atol=1e-8)
+    torch.testing.assert_close(engine.derivative(0, (2,)), (at(e[2]) - at(-e[2])) / 2e-5, rtol=1e-7, atol=1e-8)
+    e = torch.eye(3, dtype=torch.float64) * 1e-3
+    second = (at(e[0]) - 2 * at(0 * e[0]) + at(-e[0])) / 1e-6
+    torch.testing.assert_close(engine.derivative(0, (0, 0)), second, rtol=1e-4, atol=1e-5)
+    mixed = (at(e[0] + e[1]) - at(e[0] - e[1]) - at(e[1] - e[0]) + at(-e[0] - e[1])) / 4e-6
+    torch.testing.assert_close(engine.derivative(0, (0, 1)), mixed, rtol=1e-4, atol=1e-5)
+
+
+def test_reads_are_exactly_the_derivatives_a_residual_uses():
+    heat = PROBLEMS["heat2d"]()
+    points = draw(heat)["pde"].points
+    assert derivatives_read(heat, heat.terms[0], points) == {(0, (2,)), (0, (0, 0)), (0, (1, 1))}
+    cavity = PROBLEMS["cavity"]()
+    terms = {t.name: t for t in cavity.terms}
+    points = draw(cavity)["momentum_x"].points
+    u, v, p = 0, 1, 2
+    assert derivatives_read(cavity, terms["momentum_x"], points) == {
+        (u, ()), (v, ()), (u, (0,)), (u, (1,)), (p, (0,)), (u, (0, 0)), (u, (1, 1))
+    }  # fmt: skip
+    assert derivatives_read(cavity, terms["continuity"], points) == {(u, (0,)), (v, (1,))}
+
+
+def test_the_layout_carries_only_what_is_read():
+    layout = Layout.covering([(), (2,), (0, 0), (1, 1)])
+    assert layout.first == (0, 1, 2) and layout.second == ((0, 0), (1, 1)) and layout.size == 6
+    assert Layout.covering([(0,), (1,)]).size == 3
+    assert Layout.covering([(1, 2)]).first == (1, 2)
+    with pytest.raises(ValueError, match="order 2"):
+        Layout.covering([(0, 0, 0)])
+
+
+def test_a_derivative_not_read_is_refused():
+    problem = PROBLEMS["heat2d_soft"]()
+    model = model_for(problem)
+    engine = ForwardDerivatives(model, draw(problem)["pde"].points, [(0, ()), (0, (0,))])
+    with pytest.raises(ValueError, match="computed only"):
+        engine.derivative(0, (1,))
+
+
+def test_auto_falls_back_to_autograd_for_unknown_models():
+    problem = PROBLEMS["heat2d_soft"]()
+    points = draw(problem)["pde"].points
+    user_model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    assert forward_parts(user_model) is None
+    assert isinstance(derivative_engine(user_model, problem, problem.terms[0], points, "auto"), AutogradDerivatives)
+    with pytest.raises(ValueError, match="forward engine knows"):
+        derivative_engine(user_model, problem, problem.terms[0], points, "forward")
+    with pytest.raises(ValueError, match="unknown engine 'jet'"):
+        derivative_engine(user_model, problem, problem.terms[0], points, "jet")
+    model = model_for(problem)
+    assert isinstance(derivative_engine(model, problem, problem.terms[0], points, "auto"), ForwardDerivatives)
+    assert forward_parts(partial(model, points)) is None
+
+
+@pytest.mark.parametrize("rule", [*ACTIVATION_DERIVATIVES.values(), sin_derivatives, cos_derivatives])
+def test_hand_written_backward_of_the_elementwise_rule(rule):
+    layout = Layout.covering([(0,), (0, 0), (0, 1), (1, 1), (2,)])
+    jet = torch.randn(layout.size, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda j: elementwise(j, layout, rule), (jet,))
+
+
+def test_hand_written_backward_of_linear_and_inverse_square_root():
+    layout = Layout.covering([(1,), (0, 1)])
+    jet = torch.randn(layout.size, 3, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(linear, (jet, weight, bias))
+    assert torch.autograd.gradcheck(lambda j, w: linear(j, w, None), (jet, weight))
+    positive = (torch.rand(layout.size, 3, 1, dtype=torch.float64) + 0.5).requires_grad_()
+    assert torch.autograd.gradcheck(lambda j: elementwise(j, layout, inverse_sqrt_derivatives), (positive,))
+
+
+def test_solver_runs_alike_with_either_engine():
+    import pinn
+
+    settings = dict(steps=3, lbfgs_steps=2, batch=32, width=8, depth=2, eval_every=5, eval_points=64,
+                    replicates=2, dtype="float64", device="cpu")  # fmt: skip
+    runs = {e: pinn.solve(pdes.get("heat1d"), progress=False, engine=e, **settings) for e in ("forward", "autograd")}
+    torch.testing.assert_close(
+        torch.tensor(runs["forward"].history["loss"]), torch.tensor(runs["autograd"].history["loss"]), **TOL
+    )
+    assert runs["forward"].report["config"]["engine"] == "forward"
+
+
+def test_engine_setting_is_checked():
+    with pytest.raises(ValueError, match="unknown engine"):
+        Config(engine="jets")
+    with pytest.raises(ValueError, match="needs the forward engine"):
+        Config(engine="autograd", compile=True)
+
+
+def test_mlp_subclasses_are_not_taken_for_known_models():
+    class Custom(MLP):
+        pass
+
+    model = Custom(torch.tensor([[0.0], [1.0]]), 1, width=4, depth=1)
+    assert forward_parts(model) is None
