@@ -28,7 +28,9 @@ COMPILERS = ("g++", "clang++", "c++")
 def check_compile_available(engine: str) -> None:
     """Raise ``ValueError`` (one line) when ``--compile`` cannot work: autograd engine, or no C++ compiler."""
     if engine == "autograd":
-        raise ValueError("--compile needs the forward engine (engine auto or forward); autograd's double backward does not compile")
+        raise ValueError(
+            "--compile needs the forward engine (engine auto or forward); autograd's double backward does not compile"
+        )
     names = (os.environ["CXX"],) if os.environ.get("CXX") else COMPILERS
     if not any(shutil.which(name) for name in names):
         raise ValueError(
@@ -37,6 +39,6 @@ def check_compile_available(engine: str) -> None:
         )
 
 
-def compiled_step_losses() -> Callable:
-    """``step_losses`` compiled by ``torch.compile`` (default inductor backend)."""
-    return torch.compile(step_losses)
+def compiled_step_losses(backend: str = "inductor") -> Callable:
+    """``step_losses`` compiled by ``torch.compile`` with ``backend`` (the tests use ``aot_eager``)."""
+    return torch.compile(step_losses, backend=backend)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -35,7 +35,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from pdes.problem import Problem
-from pinn.batch_statistics import step_losses
 from pinn.nn import BatchNorm
 from samplers.quadrature import Quadrature
 
@@ -147,22 +146,27 @@ def synchronize_batch_norms(model: nn.Module) -> None:
             module.sum_over_processes = sum_over_processes
 
 
-class StepLosses(nn.Module):
-    """``batches ↦ {term: Σ_i w_i r(x_i)²}`` of ``model`` (``pinn.batch_statistics.step_losses``) as a module."""
+Losses = Callable[[nn.Module, Problem, Mapping[str, Quadrature]], dict[str, Tensor]]
+"""``(model, problem, batches) ↦ {term: Σ_i w_i r(x_i)²}``, as ``pinn.batch_statistics.step_losses``."""
 
-    def __init__(self, model: nn.Module, problem: Problem):
+
+class StepLosses(nn.Module):
+    """``batches ↦ losses(model, problem, batches)`` as a module, for DDP to wrap."""
+
+    def __init__(self, model: nn.Module, problem: Problem, losses: Losses):
         super().__init__()
         self.model = model
         self.problem = problem
+        self.losses = losses
 
     def forward(self, batches: Mapping[str, Quadrature]) -> dict[str, Tensor]:
-        return step_losses(self.model, self.problem, batches)
+        return self.losses(self.model, self.problem, batches)
 
 
 def parallel_losses(
-    model: nn.Module, problem: Problem, processes: Processes, local_norm_stats: bool = False
+    model: nn.Module, problem: Problem, losses: Losses, processes: Processes, local_norm_stats: bool = False
 ) -> DistributedDataParallel | None:
-    """DDP around ``StepLosses(model, problem)``, with synchronized BatchNorm statistics unless
+    """DDP around ``StepLosses(model, problem, losses)``, with synchronized BatchNorm statistics unless
     ``local_norm_stats``; None for a single process.
 
     Buffers are not broadcast at each forward: BatchNorm running averages are the same on
@@ -172,7 +176,7 @@ def parallel_losses(
         return None
     if not local_norm_stats:
         synchronize_batch_norms(model)
-    return DistributedDataParallel(StepLosses(model, problem), forward_sync_buffers=False)
+    return DistributedDataParallel(StepLosses(model, problem, losses), forward_sync_buffers=False)
 
 
 def combine_statistics(per_rank: list[dict[str, dict]], batch: int) -> dict[str, dict]:

@@ -189,7 +189,9 @@ def elementwise(jet: Tensor, layout: Layout, derivatives: Callable[[Tensor], Der
         return _Elementwise.apply(jet, layout, derivatives)
     s0, s1, s2, _ = derivatives(jet[0])
     n = layout.second_start
-    second = [s1 * jet[n + k] + s2 * jet[left] * jet[right] for k, (left, right) in enumerate(zip(layout.left, layout.right))]
+    second = [
+        s1 * jet[n + k] + s2 * jet[left] * jet[right] for k, (left, right) in enumerate(zip(layout.left, layout.right))
+    ]
     return torch.stack([s0, *(s1 * jet[c] for c in range(1, n)), *second])
 
 
@@ -264,7 +266,9 @@ def norm_jet(norm: torch.nn.Module, jet: Tensor, layout: Layout, statistics: Bat
         grouped = jet.reshape(*jet.shape[:-1], GROUPS, jet.shape[-1] // GROUPS)
         return affine(standardize(grouped, layout, center=True).reshape(jet.shape), norm.weight, norm.bias)
     if isinstance(norm, BatchNorm):
-        mean, var = (statistics.mean, statistics.var) if statistics is not None else (norm.running_mean, norm.running_var)
+        mean, var = (
+            (statistics.mean, statistics.var) if statistics is not None else (norm.running_mean, norm.running_var)
+        )
         scale = norm.weight * torch.rsqrt(var + EPS)
         return affine(jet, scale, norm.bias - mean * scale)
     raise ValueError(f"the forward engine has no rule for the norm layer {type(norm).__name__}")
@@ -280,9 +284,7 @@ def embedding_jet(model: MLP, x: Tensor, layout: Layout) -> Tensor:
     return torch.cat([elementwise(phase, layout, cos_derivatives), elementwise(phase, layout, sin_derivatives)], dim=-1)
 
 
-def network_jet(
-    model: MLP, x: Tensor, layout: Layout, statistics: Sequence[BatchStatistics] | None = None
-) -> Tensor:
+def network_jet(model: MLP, x: Tensor, layout: Layout, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
     """The jet ``(C, N, out_dim)`` of ``model``'s outputs at points ``x`` ``(N, d)`` (``MLP._evaluate``).
 
     BatchNorm layers use ``statistics`` (one per BatchNorm layer, required) when the model is

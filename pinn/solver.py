@@ -170,8 +170,11 @@ class Run:
         self.processes, self.device = distributed.start(config.torch_device)
         self.dtype = config.torch_dtype
         self.model = build_model(problem, config).to(self.device)
-        self.parallel = distributed.parallel_losses(self.model, problem, self.processes, config.local_norm_stats)
         self.step_losses = compiled_step_losses() if config.compile else step_losses
+        losses = partial(self.step_losses, engine=config.engine)
+        self.parallel = distributed.parallel_losses(
+            self.model, problem, losses, self.processes, config.local_norm_stats
+        )
         names = [t.name for t in problem.terms]
         self.rules = {name: samplers.get(config.sampler, **config.sampler_options()) for name in names}
         generators = stream_generators(config.seed, len(names) + 2, self.processes.rank)

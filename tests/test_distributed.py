@@ -1,6 +1,6 @@
 """Training on 2 CPU processes (gloo), spawned by the test: gradients, streams, resume, accuracy.
 
-One spawn of two workers does all the two-process work (starting processes is the slow part);
+One fork of two workers does all the two-process work (starting processes is the slow part);
 each worker joins the group from the environment variables torchrun would set, and writes
 its results for the tests below to compare with one process.
 """
@@ -117,7 +117,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     out = tmp_path_factory.mktemp("distributed")
-    mp.spawn(worker, args=(free_port(), str(out)), nprocs=SIZE, join=True)
+    mp.start_processes(worker, args=(free_port(), str(out)), nprocs=SIZE, join=True, start_method="fork")
     return out, [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(SIZE)]
 
 

@@ -273,7 +273,7 @@ def training_step(problem: Problem, config: Config) -> Callable[[], None]:
         batches = {
             t.name: rules[t.name].draw(t.region, config.batch, generator).to(device, dtype) for t in problem.terms
         }
-        loss = total_loss(problem, step_losses(model, problem, batches))
+        loss = total_loss(problem, step_losses(model, problem, batches, engine=config.engine))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
