@@ -18,11 +18,11 @@ import sys
 import time
 
 import torch
+from speed_common import alternate, fixed_batches, markdown_table, median_ratio, model_for, record, training_step
 
 import pdes
 from pinn.compiled import compiled_step_losses
 from pinn.loss import total_loss
-from speed_common import alternate, fixed_batches, markdown_table, median_ratio, model_for, record, training_step
 
 
 def integers(text: str) -> list[int]:

@@ -34,7 +34,9 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     model = Path("/proc/cpuinfo")
     if model.is_file():
-        names = [line.split(":", 1)[1].strip() for line in model.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in model.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     return (

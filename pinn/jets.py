@@ -16,8 +16,10 @@ are built from). Every rule below maps a jet to the jet of the layer's output, e
     mean        over units:   channel by channel (it is linear)
 
 Norms, Fourier features and the modified MLP's gates are compositions of these
-(``network_jet``). Parameters enter only through ordinary tensor operations, so the
-parameter gradient of anything built from a jet comes from ordinary backward.
+(``network_jet``). The parameter gradient of anything built from a jet comes from ordinary
+backward through these rules; ``linear`` and ``elementwise``, where the time goes, have
+their backward written out (``_Linear``, ``_Elementwise``), fewer and larger operations
+than autograd would record.
 """
 
 from __future__ import annotations
@@ -288,7 +290,8 @@ def network_jet(model: MLP, x: Tensor, layout: Layout, statistics: Sequence[Batc
     """The jet ``(C, N, out_dim)`` of ``model``'s outputs at points ``x`` ``(N, d)`` (``MLP._evaluate``).
 
     BatchNorm layers use ``statistics`` (one per BatchNorm layer, required) when the model is
-    in training mode, else their running averages; either way they are constants of the jet.
+    in training mode, else their running averages; either way they do not vary with the points
+    (DESIGN.md, pointwise derivatives), while the parameter gradient flows through them.
     """
     if model.couples_points and statistics is None:
         raise ValueError("a BatchNorm backbone in training mode needs its batch statistics to be held fixed")
