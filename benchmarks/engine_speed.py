@@ -3,9 +3,11 @@
 For each problem (its default: exact constraints by output transform), width, and batch
 (points per term), a tanh MLP of ``--depth`` hidden layers takes Adam steps on one fixed
 Sobol' batch per term (``speed_common.training_step``); the engines alternate round by
-round in this process. ``speed-up`` is the median over rounds of autograd's seconds per step
-over the forward engine's. With ``--compile`` a third contestant is the forward engine's loss
-through ``torch.compile`` (compilation happens in its warm-up step and is reported).
+round in this process: ``forward`` and ``autograd`` on every term, and ``auto`` (forward on the
+terms that read second derivatives, autograd on the others, as the solver runs by default).
+A contestant's ``speed-up`` is the median over rounds of autograd's seconds per step over its
+own. With ``--compile`` one more contestant is the forward engine's loss through
+``torch.compile`` (compilation happens in its warm-up step and is reported).
 
     nice -n 10 python benchmarks/engine_speed.py                      # the full grid
     nice -n 10 python benchmarks/engine_speed.py --widths 128 --batches 4096 --problems cavity --record
@@ -49,16 +51,14 @@ def measure(problem_name: str, width: int, batch: int, args: argparse.Namespace)
     problem = pdes.get(problem_name)
     model = model_for(problem, width, args.depth)
     batches = fixed_batches(problem, batch, torch.float32)
-    steps = {engine: training_step(problem, model, batches, engine) for engine in ("forward", "autograd")}
-    row: list[object] = [problem_name, width, batch]
+    steps = {engine: training_step(problem, model, batches, engine) for engine in args.engines}
     if args.compile:
         steps["compiled"], compile_s = compiled_step(problem, model, batches)
     seconds = alternate(steps, args.rounds, args.min_seconds)
-    row += [1 / min(seconds["forward"]), 1 / min(seconds["autograd"])]
-    row.append(median_ratio(seconds["autograd"], seconds["forward"]))
-    if args.compile:
-        row += [1 / min(seconds["compiled"]), median_ratio(seconds["autograd"], seconds["compiled"]), compile_s]
-    return row
+    row: list[object] = [problem_name, width, batch]
+    row += [1 / min(seconds[name]) for name in steps]
+    row += [median_ratio(seconds["autograd"], seconds[name]) for name in steps if name != "autograd"]
+    return row + ([compile_s] if args.compile else [])
 
 
 def main() -> None:
@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--problems", default="heat2d,cavity")
     parser.add_argument("--widths", type=integers, default=[64, 128, 256])
     parser.add_argument("--batches", type=integers, default=[1024, 4096, 16384])
+    parser.add_argument("--engines", type=lambda text: text.split(","), default=["forward", "autograd", "auto"])
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--min-seconds", type=float, default=1.0, help="length of each contestant's turn in a round")
@@ -74,9 +75,11 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    headers = ["problem", "width", "batch", "forward steps/s", "autograd steps/s", "speed-up"]
-    if args.compile:
-        headers += ["compiled steps/s", "compiled speed-up", "compile s"]
+    if "autograd" not in args.engines:
+        parser.error("--engines must include autograd, the reference")
+    names = args.engines + (["compiled"] if args.compile else [])
+    headers = ["problem", "width", "batch"] + [f"{name} steps/s" for name in names]
+    headers += [f"{name} speed-up" for name in names if name != "autograd"] + (["compile s"] if args.compile else [])
     rows = []
     start = time.perf_counter()
     for name in args.problems.split(","):
@@ -90,7 +93,7 @@ def main() -> None:
     if args.record:
         note = (
             f"Depth {args.depth}, tanh, float32, one fixed Sobol' batch per term, Adam steps; steps/s is the best "
-            f"round, speed-up the median over {args.rounds} rounds of autograd's time over the forward engine's."
+            f"round, speed-up the median over {args.rounds} rounds of autograd's time over the contestant's."
         )
         record("Derivative engines: forward (jets) vs nested autograd (benchmarks/engine_speed.py)",
                "python " + " ".join(sys.argv), f"{note}\n\n{table}")  # fmt: skip

@@ -11,13 +11,14 @@ float32, 2601 points in the domain and 400 on the boundary.
   every step draws fresh Halton points (DeepXDE's default rule is Hammersley), 2601 for
   each of the three equation terms, 400 for each boundary term, one for the pressure gauge.
 
-The two train in turns of ``--chunk`` Adam steps in this process; after each turn both
-are measured on the same 10000 fixed uniform points: error = max(rel L2 of u, rel L2 of v).
-Training seconds exclude these measurements (DeepXDE's include its own end-of-turn test
+The contestants train in turns of ``--chunk`` Adam steps in this process; after each turn
+each is measured on the same 10000 fixed uniform points: error = max(rel L2 of u, rel L2
+of v). Training seconds are CPU seconds of this process (one torch thread; the machine may
+be shared) and exclude these measurements (DeepXDE's include its own end-of-turn test
 loss). Steps/s is the median over turns; time to 1e-2 is the training time at the end of
 the first turn whose error is ≤ 1e-2. Needs ``pip install '.[bench]'`` (DeepXDE).
 
-    nice -n 10 python benchmarks/peer_deepxde.py --budget-s 900 --record
+    nice -n 10 python benchmarks/peer_deepxde.py --budget-s 400 --engines auto,autograd --record
 """
 
 from __future__ import annotations
@@ -158,9 +159,9 @@ def race(contestants: dict, chunk: int, budget_s: float, test: np.ndarray) -> di
     while running:
         for name in [n for n in contestants if n in running]:
             s = state[name]
-            start = time.perf_counter()
+            start = time.process_time()
             contestants[name].train(chunk)
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             s["seconds"] += elapsed
             s["steps"] += chunk
             s["turns"].append(chunk / elapsed)

@@ -3,7 +3,9 @@
 A training step here is what ``pinn.solver.Run`` does in an Adam step, on batches drawn
 once: ``step_losses`` with the chosen derivative engine, ``total_loss``, backward, Adam.
 Timings alternate the contestants round by round in one process, so that a machine shared
-with other work slows them alike; ratios are medians of the per-round ratios.
+with other work slows them alike; ratios are medians of the per-round ratios. Times are the
+CPU seconds of this process (``time.process_time``; one torch thread by default): on a shared
+machine wall time would also count the time other jobs held the core.
 """
 
 from __future__ import annotations
@@ -90,23 +92,23 @@ def model_for(problem: Problem, width: int, depth: int, dtype: str = "float32", 
 
 
 def alternate(steps: Mapping[str, Callable[[], None]], rounds: int, min_seconds: float) -> dict[str, list[float]]:
-    """Seconds per call of each function, one value per round; the functions take turns within a round.
+    """CPU seconds per call of each function, one value per round; the functions take turns within a round.
 
     Each function is called once to warm up and size its rounds: it then runs as many calls
     per round as fill ``min_seconds`` (at least one).
     """
     calls = {}
     for name, step in steps.items():
-        start = time.perf_counter()
+        start = time.process_time()
         step()
-        calls[name] = max(1, round(min_seconds / (time.perf_counter() - start)))
+        calls[name] = max(1, round(min_seconds / (time.process_time() - start)))
     seconds: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(calls[name]):
                 step()
-            seconds[name].append((time.perf_counter() - start) / calls[name])
+            seconds[name].append((time.process_time() - start) / calls[name])
     return seconds
 
 

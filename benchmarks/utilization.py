@@ -3,7 +3,7 @@
 The FLOPs of one step (the stacked jet pass of every term and its backward; for comparison
 also nested autograd's) are counted by torch's profiler (``with_flops``: the matrix
 products, which are nearly all of them); the step's time is the median of ``--steps``
-steps on fixed batches (``speed_common.training_step``). The peak is the best of
+steps on fixed batches (``speed_common.training_step``), in CPU seconds of this process. The peak is the best of
 ``--peak-repeats`` dense ``n × n`` float32 matmuls measured in the same process, with the
 same threads. Utilization = (FLOPs / step time) / peak.
 
@@ -39,9 +39,10 @@ def dense_matmul_flops(n: int, repeats: int) -> float:
 
 
 def _seconds(call) -> float:
-    start = time.perf_counter()
+    """CPU seconds of ``call()`` (this process; the machine may be shared)."""
+    start = time.process_time()
     call()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def step_flops(problem, model, batches, engine: str) -> float:

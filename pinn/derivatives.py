@@ -115,7 +115,8 @@ class ForwardDerivatives:
     The network's jet (``pinn.jets.network_jet``) carries the value, the first derivatives
     and only the second derivatives (pure or mixed) that ``needed`` names, for every field at
     once. BatchNorm statistics are held fixed as in ``pointwise``: those bound to the model by
-    ``functools.partial(model, statistics=…)`` or else those of ``points`` (detached).
+    ``functools.partial(model, statistics=…)`` or else those of ``points`` (detached). A
+    residual that reads values only (e.g. a Dirichlet term) gets the model's plain forward.
 
     An output transform ``T(x, N(x))`` is differentiated by autograd over the transform alone
     (``transform_derivatives``). Reading a derivative not in ``needed`` raises ``ValueError``.
@@ -132,6 +133,10 @@ class ForwardDerivatives:
         self.points = points.detach()
         self.needed = frozenset(needed)
         self.layout = Layout.covering(wrt for _, wrt in self.needed)
+        if self.layout.size == 1:
+            values = pointwise(model, self.points)(self.points)
+            self._values = {(k, wrt): values[:, k] for k, wrt in self.needed}
+            return
         if network.couples_points and statistics is None:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)

@@ -139,8 +139,10 @@ def affine(jet: Tensor, scale: Tensor, shift: Tensor | None) -> Tensor:
     return torch.cat([out[:1] + shift, out[1:]])
 
 
-Derivatives4 = tuple[Tensor, Tensor, Tensor, Tensor]
-"""``σ(a), σ′(a), σ″(a), σ‴(a)``: ``σ‴`` is what the backward of the second-order rule needs."""
+Derivatives = tuple[Tensor, ...]
+"""``σ(a), σ′(a), …`` up to some order."""
+DerivativeRule = Callable[[Tensor, int], Derivatives]
+"""``rule(a, order)``: ``σ`` and its derivatives at ``a`` up to ``order`` (at most 3)."""
 
 
 class _Elementwise(torch.autograd.Function):
@@ -152,44 +154,45 @@ class _Elementwise(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, jet: Tensor, layout: Layout, derivatives: Callable[[Tensor], Derivatives4]) -> Tensor:
-        s0, s1, s2, s3 = derivatives(jet[0])
+    def forward(ctx, jet: Tensor, layout: Layout, rule: DerivativeRule) -> Tensor:
+        s = rule(jet[0], 3 if layout.second else 2)
         n = layout.second_start
         out = torch.empty_like(jet)
-        out[0] = s0
-        torch.mul(jet[1:], s1, out=out[1:])
+        out[0] = s[0]
+        torch.mul(jet[1:], s[1], out=out[1:])
         for k, (left, right) in enumerate(zip(layout.left, layout.right)):
-            out[n + k].addcmul_(jet[left] * s2, jet[right])
-        ctx.save_for_backward(jet, s1, s2, s3)
+            out[n + k].addcmul_(jet[left] * s[2], jet[right])
+        ctx.save_for_backward(jet, *s[1:])
         ctx.layout = layout
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None]:
-        jet, s1, s2, s3 = ctx.saved_tensors
+        jet, *s = ctx.saved_tensors
         layout = ctx.layout
         n = layout.second_start
         grad_jet = torch.empty_like(jet)
-        torch.mul(grad[1:], s1, out=grad_jet[1:])
-        value = s1 * grad[0] + s2 * (jet[1:] * grad[1:]).sum(dim=0)
+        torch.mul(grad[1:], s[0], out=grad_jet[1:])
+        value = s[0] * grad[0] + s[1] * (jet[1:] * grad[1:]).sum(dim=0)
         for k, (left, right) in enumerate(zip(layout.left, layout.right)):
-            weighted = s2 * grad[n + k]
+            weighted = s[1] * grad[n + k]
             grad_jet[left].addcmul_(weighted, jet[right])
             grad_jet[right].addcmul_(weighted, jet[left])
-            value.addcmul_(s3 * grad[n + k], jet[left] * jet[right])
+            value.addcmul_(s[2] * grad[n + k], jet[left] * jet[right])
         grad_jet[0] = value
         return grad_jet, None, None
 
 
-def elementwise(jet: Tensor, layout: Layout, derivatives: Callable[[Tensor], Derivatives4]) -> Tensor:
-    """``σ(a)`` unit by unit; ``derivatives(a₀)`` gives ``σ, σ′, σ″, σ‴`` at the value ``a₀ = jet[0]``.
+def elementwise(jet: Tensor, layout: Layout, rule: DerivativeRule) -> Tensor:
+    """``σ(a)`` unit by unit; ``rule(a₀, order)`` gives ``σ, σ′, …`` at the value ``a₀ = jet[0]``.
 
+    The forward needs ``σ′`` (``σ″`` with second derivatives), its backward one order more.
     Eager mode uses the hand-written backward (``_Elementwise``); under ``torch.compile`` the
-    same rule in plain operations (``σ‴`` unused: autograd differentiates ``σ″`` itself).
+    same rule in plain operations, which autograd differentiates itself.
     """
     if not torch.compiler.is_compiling():
-        return _Elementwise.apply(jet, layout, derivatives)
-    s0, s1, s2, _ = derivatives(jet[0])
+        return _Elementwise.apply(jet, layout, rule)
+    s0, s1, s2 = rule(jet[0], 2)
     n = layout.second_start
     second = [
         s1 * jet[n + k] + s2 * jet[left] * jet[right] for k, (left, right) in enumerate(zip(layout.left, layout.right))
@@ -209,44 +212,45 @@ def product(p: Tensor, q: Tensor, layout: Layout) -> Tensor:
     return torch.cat([value, first, second])
 
 
-def tanh_derivatives(a: Tensor) -> Derivatives4:
-    """``t = tanh``: ``t′ = 1 − t²``, ``t″ = −2t t′``, ``t‴ = t′(6t² − 2)``."""
+def tanh_derivatives(a: Tensor, order: int) -> Derivatives:
+    """``t = tanh``: ``t′ = 1 − t²``, ``t″ = −2t t′``, ``t‴ = t′(6t² − 2)``, up to ``order``."""
     t = torch.tanh(a)
-    d1 = 1 - t * t
-    return t, d1, -2 * t * d1, d1 * (6 * t * t - 2)
+    square = t * t
+    d1 = 1 - square
+    return (t, d1, -2 * t * d1, d1 * (6 * square - 2))[: order + 1]
 
 
-def sin_derivatives(a: Tensor) -> Derivatives4:
-    """``sin``, ``cos``, ``−sin``, ``−cos``."""
+def sin_derivatives(a: Tensor, order: int) -> Derivatives:
+    """``sin``, ``cos``, ``−sin``, ``−cos``, up to ``order``."""
     s, c = torch.sin(a), torch.cos(a)
-    return s, c, -s, -c
+    return (s, c, -s, -c)[: order + 1]
 
 
-def cos_derivatives(a: Tensor) -> Derivatives4:
-    """``cos``, ``−sin``, ``−cos``, ``sin``."""
+def cos_derivatives(a: Tensor, order: int) -> Derivatives:
+    """``cos``, ``−sin``, ``−cos``, ``sin``, up to ``order``."""
     s, c = torch.sin(a), torch.cos(a)
-    return c, -s, -c, s
+    return (c, -s, -c, s)[: order + 1]
 
 
-def gelu_derivatives(a: Tensor) -> Derivatives4:
+def gelu_derivatives(a: Tensor, order: int) -> Derivatives:
     """Exact GELU ``aΦ(a)``: ``Φ + aφ``, ``φ(2 − a²)``, ``aφ(a² − 4)`` (Φ, φ: standard normal cdf, density)."""
     cdf = 0.5 * (1 + torch.erf(a * 0.5**0.5))
     density = torch.exp(-0.5 * a * a) * (2 * torch.pi) ** -0.5
-    return a * cdf, cdf + a * density, density * (2 - a * a), a * density * (a * a - 4)
+    return (a * cdf, cdf + a * density, density * (2 - a * a), a * density * (a * a - 4))[: order + 1]
 
 
-ACTIVATION_DERIVATIVES: dict[str, Callable[[Tensor], Derivatives4]] = {
+ACTIVATION_DERIVATIVES: dict[str, DerivativeRule] = {
     "tanh": tanh_derivatives,
     "sin": sin_derivatives,
     "gelu": gelu_derivatives,
 }
 
 
-def inverse_sqrt_derivatives(s: Tensor) -> Derivatives4:
+def inverse_sqrt_derivatives(s: Tensor, order: int) -> Derivatives:
     """``g = (s + ε)^(−1/2)``: ``g′ = −½ g/v``, ``g″ = ¾ g/v²``, ``g‴ = −15/8 g/v³`` with ``v = s + ε``."""
     v = s + EPS
     g = torch.rsqrt(v)
-    return g, -0.5 * g / v, 0.75 * g / (v * v), -1.875 * g / (v * v * v)
+    return (g, -0.5 * g / v, 0.75 * g / (v * v), -1.875 * g / (v * v * v))[: order + 1]
 
 
 def standardize(jet: Tensor, layout: Layout, center: bool) -> Tensor:

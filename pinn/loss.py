@@ -24,13 +24,19 @@ def derivative_engine(
     """The derivative engine ``engine`` (``ENGINES``) of ``model`` for ``term`` at ``points``.
 
     ``forward`` carries exactly the derivatives the residual reads (``pinn.reads``);
-    ``autograd`` is nested reverse mode; ``auto`` is ``forward`` for the models it knows
-    (``pinn.derivatives.forward_parts``) and ``autograd`` for any other.
+    ``autograd`` is nested reverse mode; ``auto`` is ``forward`` where it saves work: for a
+    model it knows (``pinn.derivatives.forward_parts``) and a residual that reads second
+    derivatives. Residuals of first derivatives cost nested autograd as many matrix
+    products as the jet and fewer other operations (benchmarks/RESULTS.md), so they get
+    ``autograd``, as do models the forward engine does not know.
     """
     check_choice("engine", engine, ENGINES)
     if engine == "autograd" or (engine == "auto" and forward_parts(model) is None):
         return AutogradDerivatives(model, points)
-    return ForwardDerivatives(model, points, derivatives_read(problem, term, points))
+    needed = derivatives_read(problem, term, points)
+    if engine == "auto" and not any(len(wrt) == 2 for _, wrt in needed):
+        return AutogradDerivatives(model, points)
+    return ForwardDerivatives(model, points, needed)
 
 
 def residual(

@@ -254,7 +254,8 @@ class Run:
     def losses(self, batches: dict[str, Quadrature]) -> dict[str, Tensor]:
         """This rank's term losses at ``batches`` (``step_losses``), through DDP on several processes."""
         if self.parallel is None:
-            return self.step_losses(self.model, self.problem, batches, engine=self.config.engine)
+            engine = "forward" if self.config.compile else self.config.engine
+            return self.step_losses(self.model, self.problem, batches, engine=engine)
         return self.parallel(batches)
 
     def statistics(self) -> dict[str, dict[str, float]]:

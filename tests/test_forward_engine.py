@@ -221,6 +221,19 @@ def test_auto_falls_back_to_autograd_for_unknown_models():
     assert forward_parts(partial(model, points)) is None
 
 
+def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives():
+    cavity = PROBLEMS["cavity"]()
+    model = model_for(cavity)
+    points = draw(cavity)["momentum_x"].points
+    kinds = {t.name: type(derivative_engine(model, cavity, t, points, "auto")) for t in cavity.terms}
+    assert kinds == {
+        "momentum_x": ForwardDerivatives,
+        "momentum_y": ForwardDerivatives,
+        "continuity": AutogradDerivatives,
+        "gauge": AutogradDerivatives,
+    }
+
+
 @pytest.mark.parametrize("rule", [*ACTIVATION_DERIVATIVES.values(), sin_derivatives, cos_derivatives])
 def test_hand_written_backward_of_the_elementwise_rule(rule):
     layout = Layout.covering([(0,), (0, 0), (0, 1), (1, 1), (2,)])
