@@ -38,7 +38,10 @@ def main() -> None:
     parser.add_argument("--problems", default="heat1d,heat2d")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args, extra = parser.parse_known_args()
-    rows = ["| problem | rel L2 (u) | target | solve wall s | process wall s | target s | steps/s |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| problem | rel L2 (u) | target | solve wall s | process wall s | target s | steps/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for problem in args.problems.split(","):
         result = run(problem, extra)
         report = result["report"]

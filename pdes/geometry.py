@@ -191,8 +191,7 @@ class Ball(Region):
 
     @property
     def bounds(self) -> Tensor:
-        c = torch.tensor(self.center, dtype=torch.float64)
-        return torch.stack([c - self.radius, c + self.radius])
+        return _cube_around(self.center, self.radius)
 
     def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
         c = torch.tensor(self.center, dtype=x.dtype, device=x.device)
@@ -210,6 +209,12 @@ class Ball(Region):
     @property
     def boundary(self) -> Sphere:
         return Sphere(self.center, self.radius)
+
+
+def _cube_around(center: Sequence[float], radius: float) -> Tensor:
+    """Bounds ``(2, d)`` of the cube ``center ± radius``."""
+    c = torch.tensor(center, dtype=torch.float64)
+    return torch.stack([c - radius, c + radius])
 
 
 def _sphere_direction(dim: int, u: Tensor) -> Tensor:
@@ -247,8 +252,7 @@ class Sphere(Region):
 
     @property
     def bounds(self) -> Tensor:
-        c = torch.tensor(self.center, dtype=torch.float64)
-        return torch.stack([c - self.radius, c + self.radius])
+        return _cube_around(self.center, self.radius)
 
     def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
         c = torch.tensor(self.center, dtype=x.dtype, device=x.device)
