@@ -7,7 +7,8 @@ round in this process: ``forward`` and ``autograd`` on every term, and ``auto`` 
 terms that read second derivatives, autograd on the others, as the solver runs by default).
 A contestant's ``speed-up`` is the median over rounds of autograd's seconds per step over its
 own. With ``--compile`` one more contestant is the forward engine's loss through
-``torch.compile`` (compilation happens in its warm-up step and is reported).
+``torch.compile`` (compilation happens in its warm-up step and is reported). With
+``--per-term`` each term's loss and backward are timed alone (term ``step``: the whole step).
 
     nice -n 10 python benchmarks/engine_speed.py                      # the full grid
     nice -n 10 python benchmarks/engine_speed.py --widths 128 --batches 4096 --problems cavity --record
@@ -24,7 +25,7 @@ from speed_common import alternate, fixed_batches, markdown_table, median_ratio,
 
 import pdes
 from pinn.compiled import compiled_step_losses
-from pinn.loss import total_loss
+from pinn.loss import residual, total_loss
 
 
 def integers(text: str) -> list[int]:
@@ -47,18 +48,36 @@ def compiled_step(problem, model, batches):
     return step, time.perf_counter() - start
 
 
-def measure(problem_name: str, width: int, batch: int, args: argparse.Namespace) -> list[object]:
+def term_step(problem, model, batches, term, engine: str):
+    """One loss evaluation and backward of ``term`` alone (no optimizer step)."""
+    q = batches[term.name]
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        q.mean(residual(model, problem, term, q.points, engine) ** 2).backward()
+
+    return step
+
+
+def measure(problem_name: str, width: int, batch: int, args: argparse.Namespace) -> list[list[object]]:
+    """The table's rows for one problem, width and batch: one for the step, or one per term (``--per-term``)."""
     problem = pdes.get(problem_name)
     model = model_for(problem, width, args.depth)
     batches = fixed_batches(problem, batch, torch.float32)
-    steps = {engine: training_step(problem, model, batches, engine) for engine in args.engines}
-    if args.compile:
-        steps["compiled"], compile_s = compiled_step(problem, model, batches)
-    seconds = alternate(steps, args.rounds, args.min_seconds)
-    row: list[object] = [problem_name, width, batch]
-    row += [1 / min(seconds[name]) for name in steps]
-    row += [median_ratio(seconds["autograd"], seconds[name]) for name in steps if name != "autograd"]
-    return row + ([compile_s] if args.compile else [])
+    if args.per_term:
+        contests = {t.name: {e: term_step(problem, model, batches, t, e) for e in args.engines} for t in problem.terms}
+    else:
+        contests = {"step": {engine: training_step(problem, model, batches, engine) for engine in args.engines}}
+    rows = []
+    for what, steps in contests.items():
+        if args.compile:
+            steps["compiled"], compile_s = compiled_step(problem, model, batches)
+        seconds = alternate(steps, args.rounds, args.min_seconds)
+        row: list[object] = [problem_name, what, width, batch]
+        row += [1 / min(seconds[name]) for name in steps]
+        row += [median_ratio(seconds["autograd"], seconds[name]) for name in steps if name != "autograd"]
+        rows.append(row + ([compile_s] if args.compile else []))
+    return rows
 
 
 def main() -> None:
@@ -72,27 +91,32 @@ def main() -> None:
     parser.add_argument("--min-seconds", type=float, default=1.0, help="length of each contestant's turn in a round")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--compile", action="store_true", help="also time the forward engine under torch.compile")
+    parser.add_argument("--per-term", action="store_true", help="time each term's loss and backward alone")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if "autograd" not in args.engines:
         parser.error("--engines must include autograd, the reference")
     names = args.engines + (["compiled"] if args.compile else [])
-    headers = ["problem", "width", "batch"] + [f"{name} steps/s" for name in names]
+    if args.compile and args.per_term:
+        parser.error("--compile times whole steps; leave out --per-term")
+    headers = ["problem", "term", "width", "batch"] + [f"{name} steps/s" for name in names]
     headers += [f"{name} speed-up" for name in names if name != "autograd"] + (["compile s"] if args.compile else [])
     rows = []
     start = time.perf_counter()
     for name in args.problems.split(","):
         for width in args.widths:
             for batch in args.batches:
-                rows.append(measure(name, width, batch, args))
-                print(markdown_table(headers, rows[-1:]).splitlines()[-1], flush=True)
+                new = measure(name, width, batch, args)
+                rows += new
+                print("\n".join(markdown_table(headers, new).splitlines()[2:]), flush=True)
     table = markdown_table(headers, rows)
     print(table)
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.record:
+        timed = "each term's loss and backward alone" if args.per_term else "Adam steps"
         note = (
-            f"Depth {args.depth}, tanh, float32, one fixed Sobol' batch per term, Adam steps; steps/s is the best "
+            f"Depth {args.depth}, tanh, float32, one fixed Sobol' batch per term, {timed}; steps/s is the best "
             f"round, speed-up the median over {args.rounds} rounds of autograd's time over the contestant's."
         )
         record("Derivative engines: forward (jets) vs nested autograd (benchmarks/engine_speed.py)",
