@@ -10,6 +10,9 @@ Variants (each is the case's defaults plus the listed options):
     exact      the exact output transform instead of boundary Terms (constraints=exact)
     balance    gradient-norm loss balancing every 100 Adam steps (--balance-every 100)
     fourier    random Fourier features of scale 1 (--fourier-features --fourier-scale 1)
+    no_fourier no Fourier features (--no-fourier-features)
+    sobol      fresh scrambled Sobol' points every step instead of the default rule (--sampler sobol)
+    rad        residual-based adaptive sampling (--sampler rad)
     modified   the modified MLP (--modified-mlp)
     float32    single precision (--dtype float32)
     float64    double precision (--dtype float64)
@@ -29,6 +32,9 @@ VARIANTS = {
     "exact": ["--param", "constraints=exact"],
     "balance": ["--balance-every", "100"],
     "fourier": ["--fourier-features", "--fourier-scale", "1"],
+    "no_fourier": ["--no-fourier-features"],
+    "sobol": ["--sampler", "sobol"],
+    "rad": ["--sampler", "rad"],
     "modified": ["--modified-mlp"],
     "float32": ["--dtype", "float32"],
     "float64": ["--dtype", "float64"],
@@ -39,7 +45,7 @@ VARIANTS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", required=True, choices=list(CASES))
-    parser.add_argument("--variants", default="default,soft,balance,fourier,float32")
+    parser.add_argument("--variants", default="default,no_fourier,sobol,balance,float64")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args, extra = parser.parse_known_args()
     rows = [
