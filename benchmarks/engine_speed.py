@@ -9,6 +9,9 @@ A contestant's ``speed-up`` is the median over rounds of autograd's seconds per 
 own. With ``--compile`` one more contestant is the forward engine's loss through
 ``torch.compile`` (compilation happens in its warm-up step and is reported). With
 ``--per-term`` each term's loss and backward are timed alone (term ``step``: the whole step).
+With ``--shared-points`` the terms on one region share one batch (the solver's option of that
+name), so every engine evaluates the momentum and continuity equations at the same points and
+computes a derivative they share once.
 
     nice -n 10 python benchmarks/engine_speed.py                      # the full grid
     nice -n 10 python benchmarks/engine_speed.py --widths 128 --batches 4096 --problems cavity --record
@@ -63,7 +66,7 @@ def measure(problem_name: str, width: int, batch: int, args: argparse.Namespace)
     """The table's rows for one problem, width and batch: one for the step, or one per term (``--per-term``)."""
     problem = pdes.get(problem_name)
     model = model_for(problem, width, args.depth)
-    batches = fixed_batches(problem, batch, torch.float32)
+    batches = fixed_batches(problem, batch, torch.float32, shared=args.shared_points)
     if args.per_term:
         contests = {t.name: {e: term_step(problem, model, batches, t, e) for e in args.engines} for t in problem.terms}
     else:
@@ -92,6 +95,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--compile", action="store_true", help="also time the forward engine under torch.compile")
     parser.add_argument("--per-term", action="store_true", help="time each term's loss and backward alone")
+    parser.add_argument("--shared-points", action="store_true", help="terms on one region share one batch")
     parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -115,8 +119,10 @@ def main() -> None:
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.record:
         timed = "each term's loss and backward alone" if args.per_term else "Adam steps"
+        batches = "region (shared by its terms)" if args.shared_points else "term"
         note = (
-            f"Depth {args.depth}, tanh, float32, one fixed Sobol' batch per term, {timed}; steps/s is the best "
+            f"Depth {args.depth}, tanh, float32, one fixed Sobol' batch of the given size per {batches}, {timed}; "
+            f"steps/s is the best "
             f"round, speed-up the median over {args.rounds} rounds of autograd's time over the contestant's."
         )
         record("Derivative engines: forward (jets) vs nested autograd (benchmarks/engine_speed.py)",

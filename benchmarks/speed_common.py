@@ -64,11 +64,19 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def fixed_batches(problem: Problem, batch: int, dtype: torch.dtype, seed: int = 0) -> dict[str, Quadrature]:
-    """One Sobol' quadrature of ``batch`` points per term."""
+def fixed_batches(
+    problem: Problem, batch: int, dtype: torch.dtype, seed: int = 0, shared: bool = False
+) -> dict[str, Quadrature]:
+    """One Sobol' quadrature of ``batch`` points per term, or with ``shared`` per region (the solver's
+    ``--shared-points``: the terms on one region share its quadrature and one derivative pass)."""
     generator = torch.Generator().manual_seed(seed)
     rule = samplers.get("sobol")
-    return {t.name: rule.draw(t.region, batch, generator).to("cpu", dtype) for t in problem.terms}
+    drawn: dict[int, Quadrature] = {}
+    for t in problem.terms:
+        key = id(t.region) if shared else id(t)
+        if key not in drawn:
+            drawn[key] = rule.draw(t.region, batch, generator).to("cpu", dtype)
+    return {t.name: drawn[id(t.region) if shared else id(t)] for t in problem.terms}
 
 
 def training_step(

@@ -48,7 +48,8 @@ def step_losses(
     """
     if not model.couples_points:
         return term_losses(model, problem, batches, engine)
-    statistics = model.batch_statistics(torch.cat([q.points for q in batches.values()]))
+    unique = {id(q): q for q in batches.values()}.values()
+    statistics = model.batch_statistics(torch.cat([q.points for q in unique]))
     if update_running:
         model.update_running_statistics(statistics)
     return term_losses(partial(model, statistics=statistics), problem, batches, engine)

@@ -7,8 +7,8 @@
                        [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
                        [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
                        [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
-                       [--balance-every M] [--local-norm-stats] [--engine auto|forward|autograd]
-                       [--compile] [--warm-start DIR] [--vtk]
+                       [--balance-every M] [--local-norm-stats] [--shared-points]
+                       [--engine auto|forward|autograd] [--compile] [--warm-start DIR] [--vtk]
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
@@ -104,6 +104,11 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
         help="under torchrun: BatchNorm statistics of each process's batch, not of the global batch",
     )
     parser.add_argument(
+        "--shared-points",
+        action=argparse.BooleanOptionalAction,
+        help="terms on one region share each step's batch and one derivative pass",
+    )
+    parser.add_argument(
         "--engine", choices=ENGINES, help="derivative engine: forward jets, nested autograd, or auto (forward if known)"
     )
     parser.add_argument(
@@ -150,6 +155,7 @@ def solver_settings(args: argparse.Namespace) -> dict[str, object]:
         "statistics_every",
         "balance_every",
         "local_norm_stats",
+        "shared_points",
         "engine",
         "compile",
     )

@@ -50,6 +50,9 @@ class Config:
     On several processes (``pinn.distributed``) ``batch`` is per process, and a BatchNorm
     backbone normalizes over the global batch unless ``local_norm_stats`` keeps each
     process's own statistics.
+    ``shared_points`` evaluates the terms on one region (e.g. the momentum and continuity
+    equations on the domain) at one shared batch per step instead of a batch each, and their
+    residuals in one derivative pass (``pinn.solver``).
     ``engine`` computes the residuals' derivatives (``pinn.loss.derivative_engine``: ``auto``,
     ``forward`` or ``autograd``); ``compile`` runs the training loss through ``torch.compile``
     (``pinn.compiled``).
@@ -84,6 +87,7 @@ class Config:
     statistics_every: int = 0
     balance_every: int = 0
     local_norm_stats: bool = False
+    shared_points: bool = False
     engine: str = "auto"
     compile: bool = False
 

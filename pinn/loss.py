@@ -5,7 +5,7 @@ L(θ) = Σ_k λ_k Σ_i w_i r_k(x_i; θ)²
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -19,32 +19,49 @@ Tensor = torch.Tensor
 
 
 def derivative_engine(
-    model: Callable[[Tensor], Tensor], problem: Problem, term: Term, points: Tensor, engine: str = "auto"
+    model: Callable[[Tensor], Tensor], problem: Problem, terms: Sequence[Term], points: Tensor, engine: str = "auto"
 ) -> Derivatives:
-    """The derivative engine ``engine`` (``ENGINES``) of ``model`` for ``term`` at ``points``.
+    """The derivative engine ``engine`` (``ENGINES``) of ``model`` for ``terms``' residuals at ``points``.
 
-    ``forward`` carries exactly the derivatives the residual reads (``pinn.reads``);
-    ``autograd`` is nested reverse mode; ``auto`` is ``forward`` where it saves work: for a
-    model it knows (``pinn.derivatives.forward_parts``) and a residual that reads second
-    derivatives. Residuals of first derivatives cost nested autograd as many matrix
-    products as the jet and fewer other operations (benchmarks/RESULTS.md), so they get
-    ``autograd``, as do models the forward engine does not know.
+    ``forward`` carries exactly the derivatives the residuals read (``pinn.reads``), for all
+    of ``terms`` in one pass; ``autograd`` is nested reverse mode, its cache shared by the
+    terms; ``auto`` is ``forward`` where it saves work: for a model it knows
+    (``pinn.derivatives.forward_parts``) and residuals that read second derivatives.
+    Residuals of first derivatives cost nested autograd as many matrix products as the jet
+    and fewer other operations (benchmarks/RESULTS.md), so they get ``autograd``, as do
+    models the forward engine does not know.
     """
     check_choice("engine", engine, ENGINES)
     if engine == "autograd" or (engine == "auto" and forward_parts(model) is None):
         return AutogradDerivatives(model, points)
-    needed = derivatives_read(problem, term, points)
+    needed = frozenset().union(*(derivatives_read(problem, term, points) for term in terms))
     if engine == "auto" and not any(len(wrt) == 2 for _, wrt in needed):
         return AutogradDerivatives(model, points)
     return ForwardDerivatives(model, points, needed)
+
+
+def residuals(
+    model: Callable[[Tensor], Tensor], problem: Problem, terms: Sequence[Term], points: Tensor, engine: str = "auto"
+) -> list[Tensor]:
+    """The residual ``r_k(x_i)`` of each of ``terms`` at the same ``points``, ``(N,)`` tensors.
+
+    One derivative engine serves them all, so a derivative several residuals read (e.g.
+    ``u_x`` in both momentum equations and continuity) is computed once.
+    """
+    derivatives = derivative_engine(model, problem, terms, points, engine)
+    return [_checked(term, term.residual(problem.fields_at(derivatives, term.region)), points) for term in terms]
 
 
 def residual(
     model: Callable[[Tensor], Tensor], problem: Problem, term: Term, points: Tensor, engine: str = "auto"
 ) -> Tensor:
     """The residual ``r(x_i)`` of ``term`` at each point, an ``(N,)`` tensor, by the derivative ``engine``."""
-    fields = problem.fields_at(derivative_engine(model, problem, term, points, engine), term.region)
-    r = term.residual(fields)
+    (r,) = residuals(model, problem, [term], points, engine)
+    return r
+
+
+def _checked(term: Term, r: Tensor | float, points: Tensor) -> Tensor:
+    """``r`` as an ``(N,)`` tensor of ``points``' dtype (a constant broadcast); a wrong shape raises."""
     r = torch.as_tensor(r, dtype=points.dtype, device=points.device)
     if r.ndim == 0:
         return r.expand(points.shape[0])
@@ -53,14 +70,27 @@ def residual(
     return r
 
 
+def sharing_groups(terms: Sequence[Term], batches: Mapping[str, Quadrature]) -> list[list[Term]]:
+    """``terms`` grouped by batch, in order: terms whose quadrature is one and the same object share its points."""
+    groups: dict[int, list[Term]] = {}
+    for term in terms:
+        groups.setdefault(id(batches[term.name]), []).append(term)
+    return list(groups.values())
+
+
 def term_losses(
     model: Callable[[Tensor], Tensor], problem: Problem, batches: Mapping[str, Quadrature], engine: str = "auto"
 ) -> dict[str, Tensor]:
-    """``{term: Σ_i w_i r(x_i)²}`` (unweighted by λ) for each term's batch, by the derivative ``engine``."""
-    return {
-        t.name: batches[t.name].mean(residual(model, problem, t, batches[t.name].points, engine) ** 2)
-        for t in problem.terms
-    }
+    """``{term: Σ_i w_i r(x_i)²}`` (unweighted by λ) for each term's batch, by the derivative ``engine``.
+
+    Terms sharing a batch (``sharing_groups``) share one derivative pass.
+    """
+    losses = {}
+    for group in sharing_groups(problem.terms, batches):
+        q = batches[group[0].name]
+        for term, r in zip(group, residuals(model, problem, group, q.points, engine)):
+            losses[term.name] = q.mean(r**2)
+    return {t.name: losses[t.name] for t in problem.terms}
 
 
 def total_loss(problem: Problem, losses: Mapping[str, Tensor], balance: Mapping[str, float] | None = None) -> Tensor:

@@ -3,7 +3,10 @@
 Each Adam step draws a quadrature for every term from its own rule and random stream
 (derived from the one seed), takes ``L = Σ_k λ_k Σ_i w_i r_k(x_i)²`` and steps. Every
 term has its own rule instance, since pools and adaptive rules hold points of one region;
-before each step the rules get the term's residual through ``rule.refresh``. Quadrature
+before each step the rules get the term's residual through ``rule.refresh``. With
+``Config.shared_points`` the terms on one region share one rule (that of the first of them,
+with its random stream) and so one batch, and adaptive rules get the root sum of squares of
+their residuals; the residuals of a shared batch come from one derivative pass. Quadrature
 statistics (report.quadrature_statistics) go into the history every ``statistics_every``
 steps and into report.json at the end.
 A non-finite loss stops the run at once; the parameters of the last finite step are
@@ -25,6 +28,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -34,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 import samplers
-from pdes.problem import Problem
+from pdes.problem import Problem, Term
 from pinn import distributed, io
 from pinn.balance import GradNormBalance
 from pinn.batch_statistics import step_losses, train_eval_gap
@@ -162,6 +166,39 @@ def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Genera
     return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0] >> 1)) for c in children]
 
 
+def term_rules(problem: Problem, config: Config) -> dict[str, samplers.Rule]:
+    """``{term: rule}``: a rule instance per term, or with ``config.shared_points`` per region (Region object)."""
+    by_region: dict[int, samplers.Rule] = {}
+    rules = {}
+    for term in problem.terms:
+        key = id(term.region) if config.shared_points else id(term)
+        if key not in by_region:
+            by_region[key] = samplers.get(config.sampler, **config.sampler_options())
+        rules[term.name] = by_region[key]
+    return rules
+
+
+def rule_groups(problem: Problem, rules: dict[str, samplers.Rule]) -> list[list[Term]]:
+    """The terms grouped by rule instance, in order; each group draws one batch."""
+    groups: dict[int, list[Term]] = {}
+    for term in problem.terms:
+        groups.setdefault(id(rules[term.name]), []).append(term)
+    return list(groups.values())
+
+
+def root_sum_of_squares(fns: list[Callable[[Tensor], Tensor]], points: Tensor) -> Tensor:
+    """``sqrt(Σ_k r_k(x)²)`` of residual functions ``fns`` at ``points``."""
+    return torch.stack([fn(points) for fn in fns]).square().sum(dim=0).sqrt()
+
+
+def moved(batches: dict[str, Quadrature], device: torch.device, dtype: torch.dtype) -> dict[str, Quadrature]:
+    """``batches`` on ``device`` in ``dtype``, terms that shared a quadrature still sharing one."""
+    copies: dict[int, Quadrature] = {}
+    for q in batches.values():
+        copies.setdefault(id(q), q.to(device, dtype))
+    return {name: copies[id(q)] for name, q in batches.items()}
+
+
 class Run:
     """One training run: model, optimizers, random streams and history."""
 
@@ -176,7 +213,7 @@ class Run:
             self.model, problem, losses, self.processes, config.local_norm_stats
         )
         names = [t.name for t in problem.terms]
-        self.rules = {name: samplers.get(config.sampler, **config.sampler_options()) for name in names}
+        self.rules = term_rules(problem, config)
         generators = stream_generators(config.seed, len(names) + 2, self.processes.rank)
         self.generators = dict(zip(names, generators))
         self.lbfgs_generator, self.statistics_generator = generators[-2:]
@@ -236,20 +273,22 @@ class Run:
         return self.problem.reference.evaluate(self.eval_points)
 
     def draw(self, generator_of: dict[str, torch.Generator] | torch.Generator) -> dict[str, Quadrature]:
-        """One quadrature per term, on the run's device and dtype."""
+        """One quadrature per term, on the run's device and dtype; terms sharing a rule get the same one."""
         batches = {}
-        for term in self.problem.terms:
-            g = generator_of if isinstance(generator_of, torch.Generator) else generator_of[term.name]
-            batches[term.name] = (
-                self.rules[term.name].draw(term.region, self.config.batch, g).to(self.device, self.dtype)
-            )
+        for group in rule_groups(self.problem, self.rules):
+            first = group[0]
+            g = generator_of if isinstance(generator_of, torch.Generator) else generator_of[first.name]
+            q = self.rules[first.name].draw(first.region, self.config.batch, g).to(self.device, self.dtype)
+            batches.update(dict.fromkeys((t.name for t in group), q))
         return batches
 
     def refresh_rules(self) -> None:
-        """Hand every term's rule the term's residual before a step (adaptive rules resample)."""
-        for term in self.problem.terms:
-            residual_fn = term_residual(self.model, self.problem, term, self.device, self.dtype)
-            self.rules[term.name].refresh(term.region, residual_fn, self.step, self.generators[term.name])
+        """Hand every rule its terms' residual before a step (adaptive rules resample)."""
+        for group in rule_groups(self.problem, self.rules):
+            fns = [term_residual(self.model, self.problem, t, self.device, self.dtype) for t in group]
+            residual_fn = fns[0] if len(fns) == 1 else partial(root_sum_of_squares, fns)
+            first = group[0]
+            self.rules[first.name].refresh(first.region, residual_fn, self.step, self.generators[first.name])
 
     def losses(self, batches: dict[str, Quadrature]) -> dict[str, Tensor]:
         """This rank's term losses at ``batches`` (``step_losses``), through DDP on several processes."""
@@ -426,7 +465,7 @@ class Run:
         return {
             "generators": {name: g.get_state() for name, g in generators.items()},
             "rules": self.rules,
-            "lbfgs_batches": None if batches is None else {k: q.to("cpu", self.dtype) for k, q in batches.items()},
+            "lbfgs_batches": None if batches is None else moved(batches, torch.device("cpu"), self.dtype),
         }
 
     def training_state(self, ranks: list[dict]) -> dict:
@@ -460,11 +499,13 @@ class Run:
         for name, g in generators.items():
             g.set_state(own["generators"][name])
         self.rules = own["rules"]
+        for group in rule_groups(self.problem, self.rules):
+            self.rules[group[0].name].rebind(group[0].region)
         self.adam.load_state_dict(state["adam"])
         self.schedule.load_state_dict(state["schedule"])
         self.lbfgs.load_state_dict(state["lbfgs"])
         batches = own["lbfgs_batches"]
-        self.lbfgs_batches = None if batches is None else {k: q.to(self.device, self.dtype) for k, q in batches.items()}
+        self.lbfgs_batches = None if batches is None else moved(batches, self.device, self.dtype)
         self.lbfgs_used = state["lbfgs_used"]
         self.adam_time = state["adam_time"]
         if self.balance is not None:

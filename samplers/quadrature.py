@@ -64,6 +64,9 @@ class Rule:
     def refresh(self, region, residual: ResidualFn, step: int, generator: torch.Generator) -> None:
         """Called by the solver before training step ``step``; stateless rules ignore it."""
 
+    def rebind(self, region) -> None:
+        """Serve ``region`` from now on: a rule loaded from a run file gets the rebuilt problem's region."""
+
 
 class StatefulRule(Rule):
     """A rule that keeps points of the one region it first served."""
@@ -78,6 +81,10 @@ class StatefulRule(Rule):
             raise ValueError(
                 f"a '{self.name}' rule holds points of one region; make one rule per term with samplers.get"
             )
+
+    def rebind(self, region) -> None:
+        if self.region is not None:
+            self.region = region
 
 
 def check_count(n: int) -> None:
