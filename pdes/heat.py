@@ -118,7 +118,7 @@ def heat2d(alpha: float = 0.1, constraints: str = "exact") -> Problem:
 
     defaults = HEAT2D_DEFAULTS[constraints] if constraints in CONSTRAINTS else {}
     return heat_problem(
-        "heat2d", domain, ("x", "y", "t"), lambda f: f.u_t - alpha * (f.u_xx + f.u_yy),
+        "heat2d", domain, ("x", "y", "t"), lambda f: f.u_t - alpha * f.laplacian("u", "xy"),
         lambda x, y: modes(x, y, 0.0 * x), lambda x, y, t: {"u": modes(x, y, t)}, constraints,
         {"alpha": alpha}, defaults,
     )  # fmt: skip
@@ -166,7 +166,7 @@ def heat2d_varcoef(constraints: str = "exact") -> Problem:
 
     def pde(f):
         kappa_x, kappa_y = varcoef_kappa_gradient(f.x, f.y)
-        flux_divergence = varcoef_kappa(f.x, f.y) * (f.u_xx + f.u_yy) + kappa_x * f.u_x + kappa_y * f.u_y
+        flux_divergence = varcoef_kappa(f.x, f.y) * f.laplacian("u", "xy") + kappa_x * f.u_x + kappa_y * f.u_y
         return f.u_t - flux_divergence - varcoef_source(f.x, f.y, f.t)
 
     terms = [Term("pde", domain, pde)]

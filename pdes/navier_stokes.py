@@ -47,8 +47,8 @@ FIELDS = ("u", "v", "p")
 def steady_equations(domain: Region, nu: float) -> list[Term]:
     """Momentum x, momentum y and continuity of the steady equations on ``domain``."""
     return [
-        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu * (f.u_xx + f.u_yy)),
-        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu * (f.v_xx + f.v_yy)),
+        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu * f.laplacian("u", "xy")),
+        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu * f.laplacian("v", "xy")),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
 
@@ -56,8 +56,8 @@ def steady_equations(domain: Region, nu: float) -> list[Term]:
 def unsteady_equations(domain: Region, nu: float) -> list[Term]:
     """Momentum x, momentum y and continuity of the unsteady equations on the space-time ``domain``."""
     return [
-        Term("momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu * (f.u_xx + f.u_yy)),
-        Term("momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu * (f.v_xx + f.v_yy)),
+        Term("momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu * f.laplacian("u", "xy")),
+        Term("momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu * f.laplacian("v", "xy")),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
 

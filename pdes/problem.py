@@ -32,12 +32,13 @@ class Derivatives(Protocol):
     ``points`` is the batch ``(N, d)`` (or one point ``(d,)`` for engines mapped over
     points); ``derivative(k, wrt)`` is ``∂^{len(wrt)} out_k / ∂x_{wrt[0]} …`` at each point,
     shaped like ``points[..., 0]``, with ``wrt`` a sorted tuple of coordinate indices
-    (``()`` gives the value itself).
+    (``()`` gives the value itself), or a sum of second derivatives when ``wrt`` is a
+    sorted tuple of index pairs: ``((0, 0), (1, 1))`` is ``∂²out_k/∂x_0² + ∂²out_k/∂x_1²``.
     """
 
     points: Tensor
 
-    def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor: ...
+    def derivative(self, field: int, wrt: tuple) -> Tensor: ...
 
 
 class UnknownName(AttributeError):
@@ -49,7 +50,8 @@ class Fields:
 
     ``f.x`` is a coordinate, ``f.u`` a field, ``f.u_x``/``f.u_xy``/``f.u_tt`` its
     derivatives (any order up to 2, mixed in any order), ``f.n_x`` the x-component of the
-    outward normal on a boundary. Every name read is recorded in ``reads``.
+    outward normal on a boundary, ``f.laplacian("u", "xy")`` the Laplacian ``u_xx + u_yy``.
+    Every name read is recorded in ``reads``.
     """
 
     def __init__(
@@ -70,6 +72,23 @@ class Fields:
             raise AttributeError(name)
         value = self._lookup(name)
         self.reads.add(name)
+        return value
+
+    def laplacian(self, field: str, over: str) -> Tensor:
+        """``Σ_{c in over} ∂²field/∂c²``: ``laplacian("u", "xy")`` is ``u_xx + u_yy``.
+
+        Read as one quantity, so an engine may compute the sum without its terms (the
+        forward engine carries it as one channel); recorded in ``reads`` as ``u_xx+u_yy``.
+        """
+        if field not in self._fields:
+            raise UnknownName(f"laplacian of '{field}': valid fields are {', '.join(self._fields)}")
+        if not over or len(set(over)) != len(over) or any(c not in self._coordinates for c in over):
+            raise UnknownName(
+                f"laplacian over '{over}': give distinct coordinates among {', '.join(self._coordinates)}, e.g. 'xy'"
+            )
+        indices = sorted(self._coordinates.index(c) for c in over)
+        value = self._engine.derivative(self._fields.index(field), tuple((i, i) for i in indices))
+        self.reads.add("+".join(f"{field}_{self._coordinates[i] * 2}" for i in indices))
         return value
 
     def _lookup(self, name: str) -> Tensor:

@@ -18,12 +18,13 @@ from functools import partial
 
 import torch
 
-from pinn.jets import Layout, network_jet
+from pdes.problem import Derivatives
+from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of
 from pinn.nn import MLP, BatchStatistics
 from pinn.transformed import Transformed
 
 Tensor = torch.Tensor
-Key = tuple[int, tuple[int, ...]]
+Key = tuple[int, Wrt]
 """``(field, wrt)``: a derivative as ``Derivatives.derivative`` names it."""
 Transform = Callable[[Tensor, Tensor], Tensor]
 
@@ -56,9 +57,11 @@ class AutogradDerivatives:
     def __init__(self, model: Callable[[Tensor], Tensor], points: Tensor):
         self.points = points.detach().requires_grad_(True)
         self.output = pointwise(model, self.points)(self.points)
-        self._cache: dict[tuple[int, tuple[int, ...]], Tensor] = {}
+        self._cache: dict[Key, Tensor] = {}
 
-    def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
+    def derivative(self, field: int, wrt: Wrt) -> Tensor:
+        if is_sum(wrt):
+            return sum_of_second_derivatives(self, field, wrt)
         key = (field, wrt)
         if key not in self._cache:
             if not wrt:
@@ -79,6 +82,15 @@ class AutogradDerivatives:
             self._cache.setdefault((field, tuple(sorted(wrt + (i,)))), grad[:, i])
 
 
+def sum_of_second_derivatives(engine: Derivatives, field: int, wrt: Wrt) -> Tensor:
+    """``Σ_{(i,j) ∈ wrt} ∂²out_field/∂x_i∂x_j`` from ``engine``'s single second derivatives."""
+    first, *rest = pairs_of(wrt)
+    total = engine.derivative(field, first)
+    for pair in rest:
+        total = total + engine.derivative(field, pair)
+    return total
+
+
 class PointDerivatives:
     """Derivatives of a one-point function ``x (d,) → out (F,)`` by ``torch.func``, for use under ``vmap``.
 
@@ -93,7 +105,9 @@ class PointDerivatives:
         self.points = point
         self._orders: dict[int, Tensor] = {}
 
-    def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
+    def derivative(self, field: int, wrt: Wrt) -> Tensor:
+        if is_sum(wrt):
+            return sum_of_second_derivatives(self, field, wrt)
         order = len(wrt)
         if order not in self._orders:
             self._orders[order] = self._compute(order)
@@ -141,7 +155,7 @@ class ForwardDerivatives:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)
         if transform is None:
-            self._values = {(k, wrt): jet[self.layout.channel(wrt), :, k] for k, wrt in self.needed}
+            self._values = {(k, wrt): jet[self.layout.channels(wrt), :, k].sum(dim=0) for k, wrt in self.needed}
         else:
             self._values = transform_derivatives(transform, jet, self.layout, self.points, self.needed)
 
@@ -182,9 +196,11 @@ def transform_derivatives(
     """``{(field, wrt): (N,)}`` for the ``needed`` derivatives of ``T(x, N(x))``, given ``N``'s ``jet``.
 
     ``N`` is replaced by its second-order Taylor polynomial about the points,
-    ``P(y) = N + Σ_i N_i δ_i + Σ_{i≤j} c_ij N_ij δ_i δ_j`` (``δ = y − x``, ``c_ii = ½``,
-    ``c_ij = 1``), whose value, first and carried second derivatives at ``y = x`` are the
-    jet's; so ``F(y) = T(y, P(y))`` has exactly the derivatives of ``T(y, N(y))`` asked for.
+    ``P(y) = N + Σ_i N_i δ_i + Σ_S c_ij N_S δ_i δ_j`` (``δ = y − x``, ``(i, j)`` the first
+    pair of the second-order channel ``S``, ``c_ii = ½``, ``c_ij = 1``), whose value, first
+    derivatives and sums of second derivatives over each ``S`` at ``y = x`` are the jet's
+    (no pair is in two channels); so ``F(y) = T(y, P(y))`` has exactly the derivatives of
+    ``T(y, N(y))`` asked for.
     They come from autograd over ``F``: the transform's few pointwise operations only, never
     the network. ``torch.compile`` leaves this part eager (it cannot compile double backward).
     """
@@ -198,9 +214,10 @@ def _transform_of_taylor(transform: Transform, jet: Tensor, layout: Layout, cent
     raw = jet[0]
     for i in layout.first:
         raw = raw + jet[layout.channel((i,))] * delta[:, i : i + 1]
-    for i, j in layout.second:
+    for channel, pairs in enumerate(layout.second, start=layout.second_start):
+        i, j = pairs[0]
         coefficient = 0.5 if i == j else 1.0
-        raw = raw + coefficient * jet[layout.channel((i, j))] * (delta[:, i : i + 1] * delta[:, j : j + 1])
+        raw = raw + coefficient * jet[channel] * (delta[:, i : i + 1] * delta[:, j : j + 1])
     out = transform(y, raw)
     if out.shape != raw.shape:
         raise ValueError(f"the output transform returned shape {tuple(out.shape)}, expected {tuple(raw.shape)}")

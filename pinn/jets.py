@@ -3,16 +3,19 @@
 A jet of a layer's activations ``h`` (``width`` units) at ``N`` points is one tensor
 ``J`` of shape ``(C, N, width)`` stacking its channels (``Layout``)::
 
-    J[0]               h                      the value
-    J[1 + k]           ∂h/∂x_i                i = first[k]
-    J[1 + F + k]       ∂²h/∂x_i∂x_j           (i, j) = second[k], F = len(first)
+    J[0]               h                            the value
+    J[1 + k]           ∂h/∂x_i                      i = first[k]
+    J[1 + F + k]       Σ_{(i,j) ∈ S} ∂²h/∂x_i∂x_j   S = second[k], F = len(first)
 
-Only the channels a residual reads are carried (plus the first derivatives the second ones
-are built from). Every rule below maps a jet to the jet of the layer's output, exactly:
+A second-order channel is one second derivative (``S = ((i, j),)``) or a sum of them, such
+as the Laplacian ``S = ((0, 0), (1, 1))``, carried as one channel when no other channel
+needs its terms alone (the "forward Laplacian"). Only the channels a residual reads are
+carried (plus the first derivatives the second ones are built from). Every rule below maps
+a jet to the jet of the layer's output, exactly:
 
     linear      a = hWᵀ + b:  every channel times Wᵀ in one matmul, b added to the value only
-    elementwise g = σ(a):     g_i = σ′(a) a_i,  g_ij = σ″(a) a_i a_j + σ′(a) a_ij
-    product     g = p·q:      g_i = p_i q + p q_i,  g_ij = p_ij q + p_i q_j + p_j q_i + p q_ij
+    elementwise g = σ(a):     g_i = σ′(a) a_i,  g_S = σ″(a) Σ_{(i,j)∈S} a_i a_j + σ′(a) a_S
+    product     g = p·q:      g_i = p_i q + p q_i,  g_S = p_S q + p q_S + Σ_{(i,j)∈S} (p_i q_j + p_j q_i)
     mean        over units:   channel by channel (it is linear)
 
 Norms, Fourier features and the modified MLP's gates are compositions of these
@@ -33,53 +36,96 @@ import torch
 from pinn.nn import EPS, GROUPS, MLP, BatchNorm, BatchStatistics, GroupNorm, LayerNorm, RMSNorm
 
 Tensor = torch.Tensor
+Pair = tuple[int, int]
+Wrt = tuple[int, ...] | tuple[Pair, ...]
+"""A derivative: ``()``, ``(i,)``, ``(i, j)`` (``i ≤ j``), or a sum of second derivatives ``((i, j), …)``."""
+
+
+def is_sum(wrt: Wrt) -> bool:
+    """Whether ``wrt`` names a sum of second derivatives, ``((i, j), …)``."""
+    return bool(wrt) and isinstance(wrt[0], tuple)
+
+
+def pairs_of(wrt: Wrt) -> tuple[Pair, ...]:
+    """The second derivatives ``(i, j)`` that ``wrt`` sums (one for ``(i, j)``, none below order 2)."""
+    if is_sum(wrt):
+        return tuple(wrt)
+    return (tuple(wrt),) if len(wrt) == 2 else ()
+
+
+def is_second_order(wrt: Wrt) -> bool:
+    return bool(pairs_of(wrt))
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The channels of a jet: the value, first derivatives by ``first``, second by ``second`` pairs.
+    """The channels of a jet: the value, first derivatives by ``first``, second-order sums by ``second``.
 
-    ``first`` are coordinate indices (sorted); ``second`` are sorted pairs ``(i, j)``, ``i ≤ j``,
-    with both ``i`` and ``j`` in ``first``.
+    ``first`` are coordinate indices (sorted); each of ``second`` is a sorted tuple of pairs
+    ``(i, j)``, ``i ≤ j``, both in ``first``; no pair is in two of them.
     """
 
     first: tuple[int, ...]
-    second: tuple[tuple[int, int], ...]
+    second: tuple[tuple[Pair, ...], ...]
 
     @classmethod
-    def covering(cls, derivatives: Iterable[tuple[int, ...]]) -> Layout:
-        """The smallest layout holding every ``wrt`` (``()``, ``(i,)`` or ``(i, j)``) of ``derivatives``."""
-        wanted = {tuple(sorted(wrt)) for wrt in derivatives}
-        if any(len(wrt) > 2 for wrt in wanted):
-            raise ValueError(f"jets carry derivatives up to order 2, asked for {sorted(wanted)}")
-        second = tuple(sorted(wrt for wrt in wanted if len(wrt) == 2))
-        first = tuple(sorted({i for wrt in wanted for i in wrt}))
-        return cls(first, second)
+    def covering(cls, derivatives: Iterable[Wrt]) -> Layout:
+        """The smallest layout holding every derivative of ``derivatives`` (see ``Wrt``).
+
+        A sum of second derivatives gets one channel unless one of its pairs is also read
+        otherwise; then its pairs are carried one by one and the sum is read from them.
+        """
+        wanted = set()
+        for wrt in derivatives:
+            if is_sum(wrt):
+                wanted.add(tuple(sorted(tuple(sorted(pair)) for pair in wrt)))
+            elif len(wrt) > 2:
+                raise ValueError(f"jets carry derivatives up to order 2, asked for {tuple(wrt)}")
+            else:
+                wanted.add(tuple(sorted(wrt)))
+        sums = [wrt for wrt in wanted if is_sum(wrt) and len(wrt) > 1]
+        singles = {pair for wrt in wanted for pair in pairs_of(wrt) if len(pairs_of(wrt)) == 1}
+        second: set[tuple[Pair, ...]] = {(pair,) for pair in singles}
+        for total in sums:
+            others = [pair for other in sums if other != total for pair in other]
+            if any(pair in singles or pair in others for pair in total):
+                second.update((pair,) for pair in total)
+            else:
+                second.add(total)
+        first = {i for wrt in wanted if len(wrt) == 1 for i in wrt}
+        first |= {i for channel in second for pair in channel for i in pair}
+        return cls(tuple(sorted(first)), tuple(sorted(second)))
 
     @property
     def size(self) -> int:
         """The number of channels ``C``."""
         return 1 + len(self.first) + len(self.second)
 
-    def channel(self, wrt: tuple[int, ...]) -> int:
-        """The channel of ``∂_wrt``; ``ValueError`` when the layout does not carry it."""
+    def channels(self, wrt: Wrt) -> list[int]:
+        """The channels whose sum is ``∂_wrt``; ``ValueError`` when the layout does not carry it."""
         if not wrt:
-            return 0
-        if len(wrt) == 1 and wrt[0] in self.first:
-            return 1 + self.first.index(wrt[0])
-        if len(wrt) == 2 and wrt in self.second:
-            return 1 + len(self.first) + self.second.index(wrt)
+            return [0]
+        if not is_second_order(wrt) and wrt[0] in self.first:
+            return [1 + self.first.index(wrt[0])]
+        pairs = tuple(sorted(pairs_of(wrt)))
+        if pairs in self.second:
+            return [self.second_start + self.second.index(pairs)]
+        if all((pair,) in self.second for pair in pairs):
+            return [self.second_start + self.second.index((pair,)) for pair in pairs]
         raise ValueError(f"this jet carries derivatives {self.first} and {self.second}, not {wrt}")
 
-    @cached_property
-    def left(self) -> list[int]:
-        """For each second-derivative channel ``(i, j)``: the channel of ``∂/∂x_i``."""
-        return [self.channel((i,)) for i, _ in self.second]
+    def channel(self, wrt: Wrt) -> int:
+        """The one channel of ``∂_wrt``; ``ValueError`` when it is not carried as one."""
+        channels = self.channels(wrt)
+        if len(channels) != 1:
+            raise ValueError(f"this jet carries {wrt} as a sum of channels, not as one")
+        return channels[0]
 
     @cached_property
-    def right(self) -> list[int]:
-        """For each second-derivative channel ``(i, j)``: the channel of ``∂/∂x_j``."""
-        return [self.channel((j,)) for _, j in self.second]
+    def pairs(self) -> list[list[tuple[int, int]]]:
+        """For each second-order channel: the ``(channel of ∂/∂x_i, channel of ∂/∂x_j)`` of its pairs."""
+        first = {i: 1 + k for k, i in enumerate(self.first)}
+        return [[(first[i], first[j]) for i, j in channel] for channel in self.second]
 
     @property
     def second_start(self) -> int:
@@ -148,9 +194,10 @@ DerivativeRule = Callable[[Tensor, int], Derivatives]
 class _Elementwise(torch.autograd.Function):
     """The elementwise rule of the module docstring, forward and backward by hand.
 
-    With ``G`` the gradient of the output jet and pairs ``p = (l, r)``, the backward is
-    ``∂a_i = σ′G_i + Σ_{p∋i} σ″ a_other G_p`` (both slots of a pair), ``∂a_p = σ′G_p`` and
-    ``∂a₀ = σ′G₀ + σ″ Σ_{c≥1} a_c G_c + σ‴ Σ_p a_l a_r G_p``.
+    With ``G`` the gradient of the output jet and second-order channels ``S`` of pairs
+    ``(l, r)``, the backward is ``∂a_i = σ′G_i + Σ_S Σ_{(l,r)∈S, l or r = i} σ″ a_other G_S``
+    (both slots of a pair), ``∂a_S = σ′G_S`` and
+    ``∂a₀ = σ′G₀ + σ″ Σ_{c≥1} a_c G_c + σ‴ Σ_S G_S Σ_{(l,r)∈S} a_l a_r``.
     """
 
     @staticmethod
@@ -160,26 +207,36 @@ class _Elementwise(torch.autograd.Function):
         out = torch.empty_like(jet)
         out[0] = s[0]
         torch.mul(jet[1:], s[1], out=out[1:])
-        for k, (left, right) in enumerate(zip(layout.left, layout.right)):
-            out[n + k].addcmul_(jet[left] * s[2], jet[right])
-        ctx.save_for_backward(jet, *s[1:])
+        squares = [pair_products(jet, jet, pairs) for pairs in layout.pairs]
+        for k, square in enumerate(squares):
+            out[n + k].addcmul_(s[2], square)
+        ctx.save_for_backward(jet, *s[1:], *squares)
         ctx.layout = layout
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None]:
-        jet, *s = ctx.saved_tensors
         layout = ctx.layout
         n = layout.second_start
+        jet, *rest = ctx.saved_tensors
+        s, squares = rest[: len(rest) - len(layout.pairs)], rest[len(rest) - len(layout.pairs) :]
         grad_jet = torch.empty_like(jet)
         torch.mul(grad[1:], s[0], out=grad_jet[1:])
-        value = s[0] * grad[0] + s[1] * (jet[1:] * grad[1:]).sum(dim=0)
-        for k, (left, right) in enumerate(zip(layout.left, layout.right)):
+        inner = jet[1] * grad[1]
+        for c in range(2, jet.shape[0]):
+            inner.addcmul_(jet[c], grad[c])
+        value = grad_jet[0]
+        torch.mul(s[0], grad[0], out=value)
+        value.addcmul_(s[1], inner)
+        for k, (pairs, square) in enumerate(zip(layout.pairs, squares)):
             weighted = s[1] * grad[n + k]
-            grad_jet[left].addcmul_(weighted, jet[right])
-            grad_jet[right].addcmul_(weighted, jet[left])
-            value.addcmul_(s[2] * grad[n + k], jet[left] * jet[right])
-        grad_jet[0] = value
+            for left, right in pairs:
+                if left == right:
+                    grad_jet[left].addcmul_(weighted, jet[left], value=2)
+                else:
+                    grad_jet[left].addcmul_(weighted, jet[right])
+                    grad_jet[right].addcmul_(weighted, jet[left])
+            value.addcmul_(s[2] * grad[n + k], square)
         return grad_jet, None, None
 
 
@@ -194,10 +251,17 @@ def elementwise(jet: Tensor, layout: Layout, rule: DerivativeRule) -> Tensor:
         return _Elementwise.apply(jet, layout, rule)
     s0, s1, s2 = rule(jet[0], 2)
     n = layout.second_start
-    second = [
-        s1 * jet[n + k] + s2 * jet[left] * jet[right] for k, (left, right) in enumerate(zip(layout.left, layout.right))
-    ]
+    second = [s1 * jet[n + k] + s2 * pair_products(jet, jet, pairs) for k, pairs in enumerate(layout.pairs)]
     return torch.stack([s0, *(s1 * jet[c] for c in range(1, n)), *second])
+
+
+def pair_products(p: Tensor, q: Tensor, pairs: Sequence[tuple[int, int]]) -> Tensor:
+    """``Σ_(l, r) p[l] q[r]`` over the channel ``pairs``."""
+    (left, right), *rest = pairs
+    total = p[left] * q[right]
+    for left, right in rest:
+        total = total.addcmul(p[left], q[right])
+    return total
 
 
 def product(p: Tensor, q: Tensor, layout: Layout) -> Tensor:
@@ -207,7 +271,7 @@ def product(p: Tensor, q: Tensor, layout: Layout) -> Tensor:
     first = p[1:n] * q[:1] + p[:1] * q[1:n]
     if not layout.second:
         return torch.cat([value, first])
-    cross = p[layout.left] * q[layout.right] + p[layout.right] * q[layout.left]
+    cross = torch.stack([pair_products(p, q, pairs) + pair_products(q, p, pairs) for pairs in layout.pairs])
     second = p[n:] * q[:1] + p[:1] * q[n:] + cross
     return torch.cat([value, first, second])
 
@@ -217,7 +281,10 @@ def tanh_derivatives(a: Tensor, order: int) -> Derivatives:
     t = torch.tanh(a)
     square = t * t
     d1 = 1 - square
-    return (t, d1, -2 * t * d1, d1 * (6 * square - 2))[: order + 1]
+    if order < 2:
+        return (t, d1)[: order + 1]
+    d2 = torch.mul(t, d1).mul_(-2)
+    return (t, d1, d2, square.mul(6).sub_(2).mul_(d1))[: order + 1]
 
 
 def sin_derivatives(a: Tensor, order: int) -> Derivatives:

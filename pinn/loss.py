@@ -11,6 +11,7 @@ import torch
 
 from pdes.problem import Derivatives, Problem, Term
 from pinn.derivatives import ENGINES, AutogradDerivatives, ForwardDerivatives, forward_parts
+from pinn.jets import is_second_order
 from pinn.nn import check_choice
 from pinn.reads import derivatives_read
 from samplers.quadrature import Quadrature
@@ -35,7 +36,7 @@ def derivative_engine(
     if engine == "autograd" or (engine == "auto" and forward_parts(model) is None):
         return AutogradDerivatives(model, points)
     needed = frozenset().union(*(derivatives_read(problem, term, points) for term in terms))
-    if engine == "auto" and not any(len(wrt) == 2 for _, wrt in needed):
+    if engine == "auto" and not any(is_second_order(wrt) for _, wrt in needed):
         return AutogradDerivatives(model, points)
     return ForwardDerivatives(model, points, needed)
 

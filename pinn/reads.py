@@ -14,9 +14,10 @@ from __future__ import annotations
 import torch
 
 from pdes.problem import Problem, Term
+from pinn.derivatives import Key
+from pinn.jets import Wrt
 
 Tensor = torch.Tensor
-Key = tuple[int, tuple[int, ...]]
 
 
 class ReadRecorder:
@@ -26,7 +27,7 @@ class ReadRecorder:
         self.points = points[:1].detach()
         self.read: set[Key] = set()
 
-    def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
+    def derivative(self, field: int, wrt: Wrt) -> Tensor:
         self.read.add((field, wrt))
         return torch.zeros_like(self.points[..., 0])
 

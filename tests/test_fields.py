@@ -85,3 +85,24 @@ def test_unknown_names_are_named_in_the_error(name):
     f = Fields(COORDS, FIELDS, AutogradDerivatives(model, points))
     with pytest.raises(UnknownName, match=f"'{name}'"):
         getattr(f, name)
+
+
+def test_laplacian_is_the_sum_of_pure_second_derivatives_by_finite_differences():
+    model, points = model_and_points()
+    f = Fields(COORDS, FIELDS, AutogradDerivatives(model, points))
+    h = 1e-4
+    expected = sum(finite_difference(model, points, 1, (i, i), h) for i in (0, 1))
+    torch.testing.assert_close(f.laplacian("v", "yx").detach(), expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(f.laplacian("u", "xyt"), f.u_xx + f.u_yy + f.u_tt)
+    assert "v_xx+v_yy" in f.reads and "u_xx+u_yy+u_tt" in f.reads
+
+
+@pytest.mark.parametrize(
+    "field,over,message",
+    [("w", "xy", "valid fields are u, v"), ("u", "xz", "among x, y, t"), ("u", "xx", "distinct"), ("u", "", "e.g.")],
+)
+def test_laplacian_of_unknown_names_says_what_is_valid(field, over, message):
+    model, points = model_and_points()
+    f = Fields(COORDS, FIELDS, AutogradDerivatives(model, points))
+    with pytest.raises(UnknownName, match=message):
+        f.laplacian(field, over)

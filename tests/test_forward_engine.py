@@ -202,20 +202,28 @@ def test_batch_norm_derivatives_hold_the_statistics_fixed_finite_differences():
 def test_reads_are_exactly_the_derivatives_a_residual_uses():
     heat = PROBLEMS["heat2d"]()
     points = draw(heat)["pde"].points
-    assert derivatives_read(heat, heat.terms[0], points) == {(0, (2,)), (0, (0, 0)), (0, (1, 1))}
+    laplacian = ((0, 0), (1, 1))
+    assert derivatives_read(heat, heat.terms[0], points) == {(0, (2,)), (0, laplacian)}
     cavity = PROBLEMS["cavity"]()
     terms = {t.name: t for t in cavity.terms}
     points = draw(cavity)["momentum_x"].points
     u, v, p = 0, 1, 2
     assert derivatives_read(cavity, terms["momentum_x"], points) == {
-        (u, ()), (v, ()), (u, (0,)), (u, (1,)), (p, (0,)), (u, (0, 0)), (u, (1, 1))
+        (u, ()), (v, ()), (u, (0,)), (u, (1,)), (p, (0,)), (u, laplacian)
     }  # fmt: skip
     assert derivatives_read(cavity, terms["continuity"], points) == {(u, (0,)), (v, (1,))}
 
 
 def test_the_layout_carries_only_what_is_read():
     layout = Layout.covering([(), (2,), (0, 0), (1, 1)])
-    assert layout.first == (0, 1, 2) and layout.second == ((0, 0), (1, 1)) and layout.size == 6
+    assert layout.first == (0, 1, 2) and layout.second == (((0, 0),), ((1, 1),)) and layout.size == 6
+    laplacian = ((0, 0), (1, 1))
+    layout = Layout.covering([(), (2,), laplacian])
+    assert layout.second == (laplacian,) and layout.size == 5 and layout.channels(laplacian) == [4]
+    expanded = Layout.covering([laplacian, (0, 0)])  # a term read alone: the sum from its terms
+    assert expanded.second == (((0, 0),), ((1, 1),)) and expanded.channels(laplacian) == [3, 4]
+    overlapping = Layout.covering([laplacian, ((1, 1), (2, 2))])
+    assert overlapping.second == (((0, 0),), ((1, 1),), ((2, 2),))
     assert Layout.covering([(0,), (1,)]).size == 3
     assert Layout.covering([(1, 2)]).first == (1, 2)
     with pytest.raises(ValueError, match="order 2"):
@@ -258,9 +266,15 @@ def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives():
     }
 
 
+LAYOUTS = [
+    Layout.covering([(0,), (0, 0), (0, 1), (1, 1), (2,)]),
+    Layout.covering([(0, 1), ((0, 0), (1, 1), (2, 2))]),  # a sum channel next to a mixed one
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=["single", "sum"])
 @pytest.mark.parametrize("rule", [*ACTIVATION_DERIVATIVES.values(), sin_derivatives, cos_derivatives])
-def test_hand_written_backward_of_the_elementwise_rule(rule):
-    layout = Layout.covering([(0,), (0, 0), (0, 1), (1, 1), (2,)])
+def test_hand_written_backward_of_the_elementwise_rule(rule, layout):
     jet = torch.randn(layout.size, 3, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda j: elementwise(j, layout, rule), (jet,))
 
