@@ -144,7 +144,7 @@ class Pinn:
                 batches.update(dict.fromkeys((t.name for t in group), q.to("cpu", torch.float32)))
             loss = total_loss(self.problem, step_losses(self.model, self.problem, batches, engine=self.engine))
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward(inputs=list(self.model.parameters()))
             self.optimizer.step()
 
     def predict(self, points: np.ndarray) -> np.ndarray:

@@ -88,7 +88,7 @@ def training_step(
     def step() -> None:
         loss = total_loss(problem, step_losses(model, problem, batches, engine=engine))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=list(model.parameters()))
         optimizer.step()
 
     return step

@@ -36,7 +36,7 @@ problem = Problem(
     fields=("u",),
     domain=domain,
     terms=[
-        Term("pde", domain, lambda f: f.u_t - alpha * (f.u_xx + f.u_yy)),
+        Term("pde", domain, lambda f: f.u_t - alpha * f.laplacian("u", "xy")),
         Term("boundary", domain.boundary, lambda f: f.u),
         Term("initial", domain.initial, lambda f: f.u - initial(f.x, f.y)),
     ],

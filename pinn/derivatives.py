@@ -212,8 +212,8 @@ def _transform_of_taylor(transform: Transform, jet: Tensor, layout: Layout, cent
     """``T(y, P(y))`` with ``P`` the Taylor polynomial of the network's jet about ``center``."""
     delta = y - center
     raw = jet[0]
-    for i in layout.first:
-        raw = raw + jet[layout.channel((i,))] * delta[:, i : i + 1]
+    for channel, i in enumerate(layout.first, start=1):
+        raw = raw + jet[channel] * delta[:, i : i + 1]
     for channel, pairs in enumerate(layout.second, start=layout.second_start):
         i, j = pairs[0]
         coefficient = 0.5 if i == j else 1.0

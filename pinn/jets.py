@@ -114,13 +114,6 @@ class Layout:
             return [self.second_start + self.second.index((pair,)) for pair in pairs]
         raise ValueError(f"this jet carries derivatives {self.first} and {self.second}, not {wrt}")
 
-    def channel(self, wrt: Wrt) -> int:
-        """The one channel of ``∂_wrt``; ``ValueError`` when it is not carried as one."""
-        channels = self.channels(wrt)
-        if len(channels) != 1:
-            raise ValueError(f"this jet carries {wrt} as a sum of channels, not as one")
-        return channels[0]
-
     @cached_property
     def pairs(self) -> list[list[tuple[int, int]]]:
         """For each second-order channel: the ``(channel of ∂/∂x_i, channel of ∂/∂x_j)`` of its pairs."""

@@ -234,11 +234,13 @@ class Run:
         self.wall_before = 0.0
         self.adam_time = 0.0
         self.last_good = self._snapshot()
-        self.adam = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        # backward(inputs=self.parameters): no gradient flows on to the collocation points
+        self.parameters = [p for p in self.model.parameters() if p.requires_grad]
+        self.adam = torch.optim.Adam(self.parameters, lr=config.lr)
         gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
         self.schedule = torch.optim.lr_scheduler.ExponentialLR(self.adam, gamma)
         self.lbfgs = torch.optim.LBFGS(
-            self.model.parameters(),
+            self.parameters,
             lr=1.0,
             history_size=50,
             line_search_fn="strong_wolfe",
@@ -263,7 +265,7 @@ class Run:
         """Update the balancing weights every ``balance_every`` steps and record them in the history."""
         if self.balance is None or self.step % self.config.balance_every:
             return
-        self.balance.update(losses, [p for p in self.model.parameters() if p.requires_grad])
+        self.balance.update(losses, self.parameters)
         self.balance.weights = self.processes.mean_floats(self.balance.weights)
         self.history.setdefault("weights", []).append({"step": self.step, "weights": dict(self.balance.weights)})
 
@@ -353,7 +355,7 @@ class Run:
             loss = total_loss(self.problem, losses, self.weights)
             self.last_good = self._snapshot()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward(inputs=self.parameters)
             optimizer.step()
             self.record("adam", total_loss(self.problem, means, self.weights), means, schedule.get_last_lr()[0])
             schedule.step()
@@ -378,7 +380,7 @@ class Run:
             losses = self.losses(batches)
             means = self.processes.mean(losses)
             self.check_finite(means, "lbfgs")
-            total_loss(self.problem, losses, self.weights).backward()
+            total_loss(self.problem, losses, self.weights).backward(inputs=self.parameters)
             self.last_losses = (total_loss(self.problem, means, self.weights), means)
             return self.last_losses[0]
 

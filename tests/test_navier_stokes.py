@@ -78,7 +78,11 @@ def test_term_names_are_the_equations_and_conditions():
         assert [t.name for t in pdes.get(name, constraints=constraints).terms] == expected
     classic = pdes.get("cavity", lid="classic")
     assert [t.name for t in classic.terms][4:] == ["wall_u", "wall_v", "lid_u", "lid_v"]
-    assert classic.params == {"re": 100.0, "lid": "classic", "constraints": "soft"}
+    assert classic.params == {"re": 100.0, "lid": "classic", "constraints": "soft", "boundary_weight": 10.0}
+    assert [t.weight for t in classic.terms][4:] == [10.0] * 4
+    assert [t.weight for t in pdes.get("cavity", lid="classic", boundary_weight=2.0).terms][4:] == [2.0] * 4
+    with pytest.raises(ValueError, match="boundary_weight must be positive"):
+        pdes.get("cavity", lid="classic", boundary_weight=0.0)
     assert pdes.get("cavity").reference.up_to_constant == ("p",)
     traction = pdes.get("kovasznay", outflow="traction")
     assert traction.reference.up_to_constant == () and traction.params["constraints"] == "soft"
