@@ -54,6 +54,7 @@ def pairs_of(wrt: Wrt) -> tuple[Pair, ...]:
 
 
 def is_second_order(wrt: Wrt) -> bool:
+    """Whether ``wrt`` is a second derivative or a sum of them."""
     return bool(pairs_of(wrt))
 
 

@@ -13,7 +13,6 @@ import pdes
 import pinn
 from pinn import io
 from pinn.cli import main
-from pinn.solver import Run
 
 SETTINGS = dict(
     steps=60, lbfgs_steps=40, batch=64, width=12, depth=2, eval_every=20, eval_points=256, replicates=3, seed=3
@@ -32,26 +31,12 @@ def test_run_file_round_trip(tmp_path):
     assert set(run["training_state"]) >= {"adam", "schedule", "lbfgs", "generators", "rules"}
 
 
-class Interrupt(Exception):
-    pass
-
-
 @pytest.mark.parametrize("stop_at", [40, 80], ids=["during_adam", "during_lbfgs"])
-def test_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, stop_at):
+def test_resume_equals_an_uninterrupted_run(tmp_path, interrupted_solve, stop_at):
     problem = pdes.get("heat1d")
     whole = pinn.solve(problem, out=tmp_path / "whole", progress=False, **SETTINGS)
 
-    evaluate = Run.evaluate
-
-    def evaluate_then_die(self):
-        evaluate(self)
-        if self.step >= stop_at:
-            raise Interrupt
-
-    monkeypatch.setattr(Run, "evaluate", evaluate_then_die)
-    with pytest.raises(Interrupt):
-        pinn.solve(problem, out=tmp_path / "cut", progress=False, **SETTINGS)
-    monkeypatch.setattr(Run, "evaluate", evaluate)
+    interrupted_solve(stop_at, problem, out=tmp_path / "cut", **SETTINGS)
     assert not io.load_run(tmp_path / "cut" / "run.h5")["complete"]
 
     resumed = pinn.solve(problem, out=tmp_path / "cut", progress=False, resume=True)

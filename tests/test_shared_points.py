@@ -75,14 +75,10 @@ def test_moving_batches_keeps_them_shared():
     assert batches["momentum_x"].points.dtype == torch.float32
 
 
-class Interrupt(Exception):
-    pass
-
-
 @pytest.mark.parametrize(
     "stop_at,shared", [(5, True), (12, True), (5, False)], ids=["during_adam", "during_lbfgs", "unshared"]
 )
-def test_rad_solve_resumes_to_the_same_end(tmp_path, monkeypatch, stop_at, shared):
+def test_rad_solve_resumes_to_the_same_end(tmp_path, interrupted_solve, stop_at, shared):
     """RAD (on shared batches: refreshed by the root sum of squares) trains and resumes exactly."""
     problem = pdes.get("kovasznay")
     settings = dict(SMALL, steps=10, lbfgs_steps=60, sampler="rad", refresh_every=3, candidates=256)
@@ -90,17 +86,7 @@ def test_rad_solve_resumes_to_the_same_end(tmp_path, monkeypatch, stop_at, share
     assert set(whole.report["quadrature"]) == {t.name for t in problem.terms}
     assert whole.report["config"]["shared_points"] is shared
 
-    evaluate = Run.evaluate
-
-    def evaluate_then_die(self):
-        evaluate(self)
-        if self.step >= stop_at:
-            raise Interrupt
-
-    monkeypatch.setattr(Run, "evaluate", evaluate_then_die)
-    with pytest.raises(Interrupt):
-        pinn.solve(problem, progress=False, shared_points=shared, out=tmp_path / "cut", **settings)
-    monkeypatch.setattr(Run, "evaluate", evaluate)
+    interrupted_solve(stop_at, problem, shared_points=shared, out=tmp_path / "cut", **settings)
     resumed = pinn.solve(problem, progress=False, out=tmp_path / "cut", resume=True)
     assert resumed.history["loss"] == whole.history["loss"]
 
