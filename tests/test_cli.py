@@ -25,6 +25,14 @@ def test_solve_writes_report_and_run_file(tmp_path, capsys):
     assert "rel_l2" in capsys.readouterr().out
 
 
+def test_speed_options_reach_the_config(tmp_path):
+    args = ["--shared-points", "--engine", "forward", "--param", "boundary_weight=3"]
+    assert main(["solve", "cavity", "--param", "lid=classic", *args, "--out", str(tmp_path), *FAST]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["shared_points"] is True and report["config"]["engine"] == "forward"
+    assert report["params"]["boundary_weight"] == 3
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
