@@ -41,8 +41,8 @@ import pdes
 from pdes.fem.closed_forms import kovasznay, kovasznay_lambda
 from pinn.batch_statistics import step_losses
 from pinn.config import Config
-from pinn.loss import total_loss
-from pinn.solver import rule_groups, stream_generators, term_rules
+from pinn.loss import sharing_groups, total_loss
+from pinn.solver import stream_generators, term_rules
 
 RE = 20.0
 LOWER, UPPER = (-0.5, -0.5), (1.0, 1.5)
@@ -138,7 +138,7 @@ class Pinn:
     def train(self, steps: int) -> None:
         for _ in range(steps):
             batches = {}
-            for group in rule_groups(self.problem, self.rules):
+            for group in sharing_groups(self.problem.terms, self.rules):
                 first = group[0]
                 q = self.rules[first.name].draw(first.region, self.points_of(first), self.generators[first.name])
                 batches.update(dict.fromkeys((t.name for t in group), q.to("cpu", torch.float32)))

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import torch
 
-import samplers
 from pdes.problem import Problem
 from pinn.batch_statistics import step_losses
 from pinn.config import Config
-from pinn.loss import total_loss
-from pinn.solver import build_model
+from pinn.loss import sharing_groups, total_loss
+from pinn.solver import build_model, term_rules
 from samplers.quadrature import Quadrature
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -70,13 +69,12 @@ def fixed_batches(
     """One Sobol' quadrature of ``batch`` points per term, or with ``shared`` per region (the solver's
     ``--shared-points``: the terms on one region share its quadrature and one derivative pass)."""
     generator = torch.Generator().manual_seed(seed)
-    rule = samplers.get("sobol")
-    drawn: dict[int, Quadrature] = {}
-    for t in problem.terms:
-        key = id(t.region) if shared else id(t)
-        if key not in drawn:
-            drawn[key] = rule.draw(t.region, batch, generator).to("cpu", dtype)
-    return {t.name: drawn[id(t.region) if shared else id(t)] for t in problem.terms}
+    rules = term_rules(problem, Config(sampler="sobol", shared_points=shared))
+    batches = {}
+    for group in sharing_groups(problem.terms, rules):
+        q = rules[group[0].name].draw(group[0].region, batch, generator).to("cpu", dtype)
+        batches.update(dict.fromkeys((t.name for t in group), q))
+    return batches
 
 
 def training_step(

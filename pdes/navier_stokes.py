@@ -205,9 +205,8 @@ def cavity(
     by the output transform; the default is "exact" for the smooth lid and "soft" for the
     classic one, whose discontinuous data admit no continuous extension; its Terms have the
     weight ``boundary_weight`` (10 measured better than 1 and 100 on the classic lid, RESULTS.md).
-    Pressure is pinned at the
-    center; the reference is the Taylor–Hood FEM solution (``pdes.fem.references.cavity``,
-    zero-mean pressure), p compared up to a constant.
+    Pressure is pinned at the center; the reference is the Taylor–Hood FEM solution
+    (``pdes.fem.references.cavity``, zero-mean pressure), p compared up to a constant.
     """
     if not re > 0:
         raise ValueError(f"re must be positive, got {re}")
@@ -317,7 +316,7 @@ KOVASZNAY_DEFAULTS = {
     "fourier_features": True,
     "fourier_scale": 2.0,
 }
-"""Measured (benchmarks/RESULTS.md, issue 6): u, v ≈ 3e-4, 7e-4 in about 280 CPU seconds."""
+"""Measured (benchmarks/RESULTS.md, issue 6): u, v ≈ 2.7e-4, 6.8e-4 in 247 CPU seconds."""
 CAVITY_DEFAULTS = {
     "smooth": {
         "steps": 2000,

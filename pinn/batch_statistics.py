@@ -27,7 +27,7 @@ from functools import partial
 import torch
 
 from pdes.problem import Problem
-from pinn.loss import term_losses
+from pinn.loss import sharing_groups, term_losses
 from pinn.nn import MLP, training_mode
 from samplers.quadrature import Quadrature
 
@@ -48,8 +48,8 @@ def step_losses(
     """
     if not model.couples_points:
         return term_losses(model, problem, batches, engine)
-    unique = {id(q): q for q in batches.values()}.values()
-    statistics = model.batch_statistics(torch.cat([q.points for q in unique]))
+    shared = [batches[group[0].name] for group in sharing_groups(problem.terms, batches)]
+    statistics = model.batch_statistics(torch.cat([q.points for q in shared]))
     if update_running:
         model.update_running_statistics(statistics)
     return term_losses(partial(model, statistics=statistics), problem, batches, engine)

@@ -205,7 +205,7 @@ class _Elementwise(torch.autograd.Function):
         for k, square in enumerate(squares):
             out[n + k].addcmul_(s[2], square)
         ctx.save_for_backward(jet, *s[1:], *squares)
-        ctx.layout = layout
+        ctx.layout, ctx.orders = layout, len(s) - 1
         return out
 
     @staticmethod
@@ -213,7 +213,7 @@ class _Elementwise(torch.autograd.Function):
         layout = ctx.layout
         n = layout.second_start
         jet, *rest = ctx.saved_tensors
-        s, squares = rest[: len(rest) - len(layout.pairs)], rest[len(rest) - len(layout.pairs) :]
+        s, squares = rest[: ctx.orders], rest[ctx.orders :]
         grad_jet = torch.empty_like(jet)
         torch.mul(grad[1:], s[0], out=grad_jet[1:])
         inner = jet[1] * grad[1]

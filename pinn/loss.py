@@ -71,11 +71,15 @@ def _checked(term: Term, r: Tensor | float, points: Tensor) -> Tensor:
     return r
 
 
-def sharing_groups(terms: Sequence[Term], batches: Mapping[str, Quadrature]) -> list[list[Term]]:
-    """``terms`` grouped by batch, in order: terms whose quadrature is one and the same object share its points."""
+def sharing_groups(terms: Sequence[Term], shared: Mapping[str, object]) -> list[list[Term]]:
+    """``terms`` grouped, in order, by the identity of ``shared[term.name]``.
+
+    With a step's batches, terms whose quadrature is one and the same object share its points;
+    with the solver's rules, terms that share a rule draw one batch.
+    """
     groups: dict[int, list[Term]] = {}
     for term in terms:
-        groups.setdefault(id(batches[term.name]), []).append(term)
+        groups.setdefault(id(shared[term.name]), []).append(term)
     return list(groups.values())
 
 

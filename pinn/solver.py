@@ -38,13 +38,13 @@ import torch
 from tqdm.auto import tqdm
 
 import samplers
-from pdes.problem import Problem, Term
+from pdes.problem import Problem
 from pinn import distributed, io
 from pinn.balance import GradNormBalance
 from pinn.batch_statistics import step_losses, train_eval_gap
 from pinn.compiled import compiled_step_losses
 from pinn.config import Config
-from pinn.loss import total_loss
+from pinn.loss import sharing_groups, total_loss
 from pinn.nn import BATCH_COUPLED_NORMS, MLP, training_mode
 from pinn.report import evaluation_points, field_errors, predict, quadrature_statistics, term_residual
 from pinn.transformed import Transformed
@@ -178,14 +178,6 @@ def term_rules(problem: Problem, config: Config) -> dict[str, samplers.Rule]:
     return rules
 
 
-def rule_groups(problem: Problem, rules: dict[str, samplers.Rule]) -> list[list[Term]]:
-    """The terms grouped by rule instance, in order; each group draws one batch."""
-    groups: dict[int, list[Term]] = {}
-    for term in problem.terms:
-        groups.setdefault(id(rules[term.name]), []).append(term)
-    return list(groups.values())
-
-
 def root_sum_of_squares(fns: list[Callable[[Tensor], Tensor]], points: Tensor) -> Tensor:
     """``sqrt(Σ_k r_k(x)²)`` of residual functions ``fns`` at ``points``."""
     return torch.stack([fn(points) for fn in fns]).square().sum(dim=0).sqrt()
@@ -277,7 +269,7 @@ class Run:
     def draw(self, generator_of: dict[str, torch.Generator] | torch.Generator) -> dict[str, Quadrature]:
         """One quadrature per term, on the run's device and dtype; terms sharing a rule get the same one."""
         batches = {}
-        for group in rule_groups(self.problem, self.rules):
+        for group in sharing_groups(self.problem.terms, self.rules):
             first = group[0]
             g = generator_of if isinstance(generator_of, torch.Generator) else generator_of[first.name]
             q = self.rules[first.name].draw(first.region, self.config.batch, g).to(self.device, self.dtype)
@@ -286,7 +278,7 @@ class Run:
 
     def refresh_rules(self) -> None:
         """Hand every rule its terms' residual before a step (adaptive rules resample)."""
-        for group in rule_groups(self.problem, self.rules):
+        for group in sharing_groups(self.problem.terms, self.rules):
             fns = [term_residual(self.model, self.problem, t, self.device, self.dtype) for t in group]
             residual_fn = fns[0] if len(fns) == 1 else partial(root_sum_of_squares, fns)
             first = group[0]
@@ -501,7 +493,7 @@ class Run:
         for name, g in generators.items():
             g.set_state(own["generators"][name])
         self.rules = own["rules"]
-        for group in rule_groups(self.problem, self.rules):
+        for group in sharing_groups(self.problem.terms, self.rules):
             self.rules[group[0].name].rebind(group[0].region)
         self.adam.load_state_dict(state["adam"])
         self.schedule.load_state_dict(state["schedule"])

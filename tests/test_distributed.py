@@ -31,30 +31,9 @@ from samplers.quadrature import Quadrature
 SIZE = 2
 CASES = {"none": ("none", False), "layer": ("layer", False), "batch": ("batch", False), "batch_local": ("batch", True)}
 """Gradient cases: name → (norm, local_norm_stats)."""
-GRADIENT_CONFIG = dict(
-    steps=1,
-    lbfgs_steps=0,
-    batch=16,
-    sampler="uniform",
-    width=8,
-    depth=3,
-    dtype="float64",
-    device="cpu",
-    eval_points=16,
-    replicates=2,
-)
-RESUME_CONFIG = dict(
-    steps=4,
-    lbfgs_steps=2,
-    batch=16,
-    sampler="uniform",
-    width=8,
-    depth=2,
-    dtype="float64",
-    device="cpu",
-    eval_every=2,
-    eval_points=16,
-)
+TINY_CONFIG = dict(batch=16, sampler="uniform", width=8, dtype="float64", device="cpu", eval_points=16)
+GRADIENT_CONFIG = dict(TINY_CONFIG, steps=1, lbfgs_steps=0, depth=3, replicates=2)
+RESUME_CONFIG = dict(TINY_CONFIG, steps=4, lbfgs_steps=2, depth=2, eval_every=2)
 ACCURACY_OPTIONS = "--param constraints=soft --steps 60 --lbfgs-steps 0 --width 16 --depth 2 --lr 3e-2 "
 ACCURACY_OPTIONS += "--sampler uniform --device cpu --replicates 2"
 PER_RANK_BATCH = 32

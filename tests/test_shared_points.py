@@ -9,7 +9,7 @@ from pinn.batch_statistics import step_losses
 from pinn.config import Config
 from pinn.jets import is_sum
 from pinn.loss import derivative_engine, sharing_groups, term_losses
-from pinn.solver import Run, moved, rule_groups, term_rules
+from pinn.solver import Run, moved, term_rules
 from samplers.quadrature import Quadrature
 
 SMALL = dict(batch=64, width=8, depth=2, eval_every=5, eval_points=64, replicates=2, dtype="float64", device="cpu")
@@ -22,7 +22,7 @@ def shared_run(problem, **settings):
 def test_terms_on_one_region_share_a_rule_and_a_batch():
     cavity = pdes.get("cavity")
     run = shared_run(cavity)
-    groups = [[t.name for t in group] for group in rule_groups(cavity, run.rules)]
+    groups = [[t.name for t in group] for group in sharing_groups(cavity.terms, run.rules)]
     assert groups[0] == ["momentum_x", "momentum_y", "continuity"]
     assert sum(len(g) for g in groups) == len(cavity.terms)
     assert all(len({id(t.region) for t in cavity.terms if t.name in g}) == 1 for g in groups)
