@@ -7,7 +7,7 @@ float32, 2601 points in the domain and 400 on the boundary.
 - DeepXDE: its example as published (``dde.data.PDE`` with ``num_domain=2601``,
   ``num_boundary=400``, fixed points; Dirichlet u, v on the boundary and p on the outflow).
 - pinn: ``pdes.get("kovasznay")`` (velocity on the boundary, pressure pinned at the center)
-  trained by the solver's step (``step_losses`` with ``--engines``, ``total_loss``, Adam):
+  trained by the solver's step (``step_losses`` with ``--engines``, ``total_loss``, fused Adam):
   every step draws fresh Halton points (DeepXDE's default rule is Hammersley): 2601 in the
   domain, shared by the three equation terms as DeepXDE shares its points (the solver's
   ``--shared-points``; ``--separate-points`` gives each equation its own 2601), 400 for
@@ -125,7 +125,7 @@ class Pinn:
         self.problem = pdes.get("kovasznay", re=RE)
         self.model = model_for(self.problem, WIDTH, DEPTH, seed=seed)
         self.engine = engine
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, fused=True)
         names = [t.name for t in self.problem.terms]
         self.generators = dict(zip(names, stream_generators(seed, len(names))))
         self.rules = term_rules(self.problem, Config(sampler="halton", shared_points=shared))

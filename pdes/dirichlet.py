@@ -18,6 +18,11 @@ which equals ``g`` on every edge when ``g`` is continuous at the corners, and
 ``u0`` at ``t = t0`` when the data are compatible (``u0 = g`` on the edges at ``t0``). ``B`` is
 built from boundary and initial values only, never from a solution inside. Fields not
 constrained pass through unchanged.
+
+The transform is affine in ``N``, ``u = B + φ·N``; ``affine_taylor`` gives the value,
+gradient and Hessian of ``B`` and ``φ`` (``pdes.taylor``), computed from the formulas above
+with the data's derivatives along the edges, so that a derivative engine need not
+differentiate the transform itself.
 """
 
 from __future__ import annotations
@@ -27,10 +32,15 @@ from collections.abc import Callable, Sequence
 import torch
 
 from pdes.geometry import Box, TimeInterval
+from pdes.taylor import Taylor
 
 Tensor = torch.Tensor
 Data = Callable[..., Sequence[Tensor]]
 """``data(x, y[, t]) -> (values of each constrained field)``, tensors broadcastable to ``x``."""
+Number = Tensor | Taylor
+"""A function of the points: its values ``(m, N)``, or its ``Taylor``."""
+PROJECTIONS = ("left", "right", "bottom", "top", "ac", "bc", "ad", "bd")
+"""A point's projections on the edges ``x = a``, ``x = b``, ``y = c``, ``y = d`` and the corners ``(a, c)`` …"""
 
 
 class BoxDirichlet:
@@ -57,50 +67,97 @@ class BoxDirichlet:
         self.time, self.initial = time, initial
 
     def __call__(self, points: Tensor, raw: Tensor) -> Tensor:
-        x, y = points[:, 0], points[:, 1]
-        t = (points[:, 2],) if self.time is not None else ()
-        phi = self.distance(x, y)
-        extension = self.coons(x, y, *t)
-        if self.time is not None:
-            t0, t1 = self.time.t0, self.time.t1
-            phi = phi * (t[0] - t0) / (t1 - t0)
-            at_start = self.coons(x, y, torch.full_like(x, t0))
-            extension = [c + u0 - s for c, u0, s in zip(extension, self._values(self.initial, x, y), at_start)]
-        columns = list(raw.unbind(dim=1))
-        for k, b in zip(self.fields, extension):
-            columns[k] = b + phi * columns[k]
-        return torch.stack(columns, dim=1)
+        offset, scale = self.affine(points)
+        full_offset, full_scale = torch.zeros_like(raw), torch.ones_like(raw)
+        full_offset[:, self.fields], full_scale[:, self.fields] = offset.T, scale.T
+        return full_offset + full_scale * raw
 
-    def distance(self, x: Tensor, y: Tensor) -> Tensor:
-        """``D = 16 ξ(1 − ξ) η(1 − η)``: zero on the edges, 1 at the center."""
-        xi, eta = self._unit(x, 0), self._unit(y, 1)
-        return 16 * xi * (1 - xi) * eta * (1 - eta)
+    def affine(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """``(B, φ)`` at ``points``: ``(constrained fields, N)`` and ``(1, N)``."""
+        return self._affine(points, taylor=False)
 
-    def coons(self, x: Tensor, y: Tensor, *t: Tensor) -> list[Tensor]:
-        """The transfinite interpolant ``C`` of the edge data, one tensor per constrained field."""
-        (a, c), (b, d) = self.box.lower, self.box.upper
-        xi, eta = self._unit(x, 0), self._unit(y, 1)
+    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]:
+        """The ``Taylor`` of ``B`` and of ``φ`` at ``points`` (no autograd graph)."""
+        return self._affine(points.detach(), taylor=True)
 
-        def g(px: Tensor | float, py: Tensor | float) -> list[Tensor]:
-            return self._values(self.data, torch.zeros_like(x) + px, torch.zeros_like(y) + py, *t)
+    def _affine(self, points: Tensor, taylor: bool) -> tuple[Number, Number]:
+        """``(B, φ)`` of the module docstring, as values or as Taylors."""
+        coordinates = [Taylor.coordinate(points, i) if taylor else points[:, i][None] for i in range(points.shape[1])]
+        xi, eta = self._unit(coordinates[0], 0), self._unit(coordinates[1], 1)
+        phi = 16 * xi * (1 - xi) * eta * (1 - eta)
+        if self.time is None:
+            return coons(xi, eta, self._projected_data(points, None, taylor)), phi
+        t0, t1 = self.time.t0, self.time.t1
+        extension = coons(xi, eta, self._projected_data(points, points[:, 2:3], taylor))
+        at_start = coons(xi, eta, self._projected_data(points, t0, taylor))
+        return extension + self._initial(points, taylor) - at_start, phi * (coordinates[2] - t0) / (t1 - t0)
 
-        left, right, bottom, top = g(a, y), g(b, y), g(x, c), g(x, d)
-        corners = g(a, c), g(b, c), g(a, d), g(b, d)
-        return [
-            (1 - xi) * l_
-            + xi * r_
-            + (1 - eta) * b_
-            + eta * t_
-            - ((1 - xi) * (1 - eta) * ac + xi * (1 - eta) * bc + (1 - xi) * eta * ad + xi * eta * bd)
-            for l_, r_, b_, t_, ac, bc, ad, bd in zip(left, right, bottom, top, *corners)
-        ]
-
-    def _unit(self, z: Tensor, axis: int) -> Tensor:
+    def _unit(self, z: Number, axis: int) -> Number:
         lo, hi = self.box.lower[axis], self.box.upper[axis]
         return (z - lo) / (hi - lo)
 
-    def _values(self, data: Data, x: Tensor, *rest: Tensor) -> list[Tensor]:
-        values = [torch.zeros_like(x) + v for v in data(x, *rest)]
+    def _projected_data(self, points: Tensor, t: Tensor | float | None, taylor: bool) -> dict[str, Number]:
+        """The data at each point's projections (``PROJECTIONS``) at time ``t`` (a column, a number, or none).
+
+        As Taylors, an edge's data vary along the edge (and in ``t`` when it is a column) only;
+        without a time column the corners' data are constants, evaluated once.
+        """
+        n, dim = points.shape
+        (a, c), (b, d) = self.box.lower, self.box.upper
+        varying = len(PROJECTIONS) if isinstance(t, Tensor) else 4
+        x_fixed = points.new_tensor([a, b, 0, 0, a, b, a, b])[:varying, None]
+        y_fixed = points.new_tensor([0, 0, c, d, c, c, d, d])[:varying, None]
+        along_x = torch.tensor([0, 0, 1, 1, 0, 0, 0, 0], dtype=torch.bool, device=points.device)[:varying, None]
+        along_y = torch.tensor([1, 1, 0, 0, 0, 0, 0, 0], dtype=torch.bool, device=points.device)[:varying, None]
+
+        def at_projections(inputs: Tensor) -> Tensor:
+            """``(varying·n, k) -> (fields, varying·n)``: the along-edge coordinate (and time), block by block."""
+            inputs = inputs.view(-1, varying, n, inputs.shape[1])
+            s = inputs[..., 0]
+            x, y = torch.where(along_x, s, x_fixed), torch.where(along_y, s, y_fixed)
+            time = () if t is None else (inputs[..., 1] if isinstance(t, Tensor) else torch.full_like(s, t),)
+            return self._values(self.data, x, y, *time).reshape(len(self.fields), -1)
+
+        along = torch.cat([points[:, 1:2]] * 2 + [points[:, 0:1]] * (varying - 2))
+        inputs = torch.cat([along, t.repeat(varying, 1)], dim=1) if isinstance(t, Tensor) else along
+        names = PROJECTIONS[:varying]
+        if not taylor:
+            data = dict(zip(names, at_projections(inputs).view(-1, varying, n).unbind(1)))
+        else:
+            taylor_data = Taylor.of(at_projections, inputs, len(self.fields))
+            axes = [[1], [1], [0], [0], [0], [0], [0], [0]]  # a corner's data do not vary with s
+            time_axis = [2] if isinstance(t, Tensor) else []
+            data = {
+                name: taylor_data.rows(k * n, (k + 1) * n).embedded(axes[k] + time_axis, dim)
+                for k, name in enumerate(names)
+            }
+        if varying < len(PROJECTIONS):
+            corners = self._values(self.data, x_fixed.new_tensor([a, b, a, b]), x_fixed.new_tensor([c, c, d, d]),
+                                   *(() if t is None else (x_fixed.new_full((4,), t),)))  # fmt: skip
+            for name, value in zip(PROJECTIONS[varying:], corners.T):
+                data[name] = Taylor.constant(value[:, None], dim) if taylor else value[:, None]
+        return data
+
+    def _initial(self, points: Tensor, taylor: bool) -> Number:
+        """The initial data ``u0(x, y)`` at the points."""
+
+        def initial(xy: Tensor) -> Tensor:
+            return self._values(self.initial, xy[:, 0], xy[:, 1])
+
+        if not taylor:
+            return initial(points[:, :2])
+        return Taylor.of(initial, points[:, :2], len(self.fields)).embedded([0, 1], points.shape[1])
+
+    def _values(self, data: Data, x: Tensor, *rest: Tensor) -> Tensor:
+        """``data(x, *rest)`` as one tensor, the constrained fields first."""
+        values = data(x, *rest)
         if len(values) != len(self.fields):
             raise ValueError(f"Dirichlet data gave {len(values)} values for {len(self.fields)} constrained fields")
-        return values
+        return torch.stack([torch.zeros_like(x) + v for v in values])
+
+
+def coons(xi: Number, eta: Number, data: dict[str, Number]) -> Number:
+    """The transfinite interpolant ``C`` of the module docstring from the data at the projections."""
+    left, right, bottom, top = data["left"], data["right"], data["bottom"], data["top"]
+    corners = (1 - eta) * ((1 - xi) * data["ac"] + xi * data["bc"]) + eta * ((1 - xi) * data["ad"] + xi * data["bd"])
+    return (1 - xi) * left + xi * right + (1 - eta) * bottom + eta * top - corners

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
+from typing import Protocol
 
 import torch
 
 from pdes.problem import Derivatives
-from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of
+from pdes.taylor import Taylor
+from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of, product, taylor_jet
 from pinn.nn import MLP, BatchStatistics
 from pinn.transformed import Transformed
 
@@ -27,6 +29,21 @@ Tensor = torch.Tensor
 Key = tuple[int, Wrt]
 """``(field, wrt)``: a derivative as ``Derivatives.derivative`` names it."""
 Transform = Callable[[Tensor, Tensor], Tensor]
+
+
+class AffineTransform(Protocol):
+    """An output transform affine in the raw outputs: ``out = raw`` but ``out[:, fields] = B + φ·raw[:, fields]``.
+
+    ``affine_taylor(points)`` gives ``B`` ``(N, len(fields))`` and ``φ`` (``(N, 1)`` or one
+    per field) with their derivatives (``pdes.taylor.Taylor``), e.g. ``pdes.dirichlet.BoxDirichlet``.
+    """
+
+    fields: tuple[int, ...]
+
+    def __call__(self, points: Tensor, raw: Tensor) -> Tensor: ...
+
+    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]: ...
+
 
 ENGINES = ("auto", "forward", "autograd")
 
@@ -130,20 +147,15 @@ class ForwardDerivatives:
     and only the second derivatives (pure or mixed) that ``needed`` names, for every field at
     once. BatchNorm statistics are held fixed as in ``pointwise``: those bound to the model by
     ``functools.partial(model, statistics=…)`` or else those of ``points`` (detached). A
-    residual that reads values only (e.g. a Dirichlet term) gets the model's plain forward.
+    residual that reads values only (e.g. a Dirichlet term) gets the model's plain forward,
+    whatever the model.
 
-    An output transform ``T(x, N(x))`` is differentiated by autograd over the transform alone
-    (``transform_derivatives``). Reading a derivative not in ``needed`` raises ``ValueError``.
+    An output transform ``T(x, N(x))`` affine in ``N`` joins the jet by the product rule
+    (``affine_transform_jet``); any other is differentiated by autograd over the transform
+    alone (``transform_derivatives``). Reading a derivative not in ``needed`` raises ``ValueError``.
     """
 
     def __init__(self, model: Callable[[Tensor], Tensor], points: Tensor, needed: Collection[Key]):
-        parts = forward_parts(model)
-        if parts is None:
-            raise ValueError(
-                f"the forward engine knows pinn.nn.MLP backbones (with an optional output transform), "
-                f"not {type(model).__name__}; use engine 'auto' or 'autograd'"
-            )
-        network, transform, statistics = parts
         self.points = points.detach()
         self.needed = frozenset(needed)
         self.layout = Layout.covering(wrt for _, wrt in self.needed)
@@ -151,13 +163,22 @@ class ForwardDerivatives:
             values = pointwise(model, self.points)(self.points)
             self._values = {(k, wrt): values[:, k] for k, wrt in self.needed}
             return
+        parts = forward_parts(model)
+        if parts is None:
+            raise ValueError(
+                f"the forward engine knows pinn.nn.MLP backbones (with an optional output transform), "
+                f"not {type(model).__name__}; use engine 'auto' or 'autograd'"
+            )
+        network, transform, statistics = parts
         if network.couples_points and statistics is None:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)
-        if transform is None:
-            self._values = {(k, wrt): jet[self.layout.channels(wrt), :, k].sum(dim=0) for k, wrt in self.needed}
-        else:
+        if transform is not None and not hasattr(transform, "affine_taylor"):
             self._values = transform_derivatives(transform, jet, self.layout, self.points, self.needed)
+            return
+        if transform is not None:
+            jet = affine_transform_jet(transform, jet, self.layout, self.points)
+        self._values = {(k, wrt): channel_sum(jet, self.layout.channels(wrt), k) for k, wrt in self.needed}
 
     def derivative(self, field: int, wrt: tuple[int, ...]) -> Tensor:
         if (field, wrt) not in self._values:
@@ -166,6 +187,15 @@ class ForwardDerivatives:
                 f"({sorted(self.needed)}), not {(field, wrt)}"
             )
         return self._values[(field, wrt)]
+
+
+def channel_sum(jet: Tensor, channels: Sequence[int], field: int) -> Tensor:
+    """``Σ_c jet[c, :, field]`` over ``channels``: the derivative they carry."""
+    first, *rest = channels
+    total = jet[first, :, field]
+    for c in rest:
+        total = total + jet[c, :, field]
+    return total
 
 
 def forward_parts(
@@ -187,6 +217,23 @@ def forward_parts(
     if type(model) is not MLP:
         return None
     return model, transform, statistics
+
+
+def affine_transform_jet(transform: AffineTransform, jet: Tensor, layout: Layout, points: Tensor) -> Tensor:
+    """The jet of ``T(x, N(x))`` for a transform affine in ``N``: ``B + φ·N``, with ``B = 0``, ``φ = 1`` off its fields.
+
+    ``B`` and ``φ`` come with their derivatives (``transform.affine_taylor``), without an
+    autograd graph, so only the product rule (``pinn.jets.product``) joins them to the
+    network's jet.
+    """
+    offset, scale = transform.affine_taylor(points)
+    fields = list(transform.fields)
+    offset_jet = torch.zeros_like(jet)
+    offset_jet[:, :, fields] = taylor_jet(offset, layout)
+    scale_jet = torch.zeros_like(jet)
+    scale_jet[0] = 1
+    scale_jet[:, :, fields] = taylor_jet(scale, layout)
+    return offset_jet + product(jet, scale_jet, layout)
 
 
 @torch.compiler.disable

@@ -33,6 +33,7 @@ from functools import cached_property
 
 import torch
 
+from pdes.taylor import Taylor
 from pinn.nn import EPS, GROUPS, MLP, BatchNorm, BatchStatistics, GroupNorm, LayerNorm, RMSNorm
 
 Tensor = torch.Tensor
@@ -268,6 +269,12 @@ def product(p: Tensor, q: Tensor, layout: Layout) -> Tensor:
     cross = torch.stack([pair_products(p, q, pairs) + pair_products(q, p, pairs) for pairs in layout.pairs])
     second = p[n:] * q[:1] + p[:1] * q[n:] + cross
     return torch.cat([value, first, second])
+
+
+def taylor_jet(f: Taylor, layout: Layout) -> Tensor:
+    """The jet ``(C, N, m)`` of a function given by its value, gradient and Hessian (``pdes.taylor``)."""
+    second = [sum(f.hessian[i, j] for i, j in pairs) for pairs in layout.second]
+    return torch.stack([f.value, *(f.gradient[i] for i in layout.first), *second]).transpose(1, 2)
 
 
 def tanh_derivatives(a: Tensor, order: int) -> Derivatives:

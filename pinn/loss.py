@@ -26,18 +26,21 @@ def derivative_engine(
 
     ``forward`` carries exactly the derivatives the residuals read (``pinn.reads``), for all
     of ``terms`` in one pass; ``autograd`` is nested reverse mode, its cache shared by the
-    terms; ``auto`` is ``forward`` where it saves work: for a model it knows
-    (``pinn.derivatives.forward_parts``) and residuals that read second derivatives.
-    Residuals of first derivatives cost nested autograd as many matrix products as the jet
-    and fewer other operations (benchmarks/RESULTS.md), so they get ``autograd``, as do
-    models the forward engine does not know.
+    terms; ``auto`` is ``forward`` where it saves work: residuals that read values only
+    (a plain forward pass, any model), and residuals that read second derivatives of a
+    model it knows (``pinn.derivatives.forward_parts``). Residuals of first derivatives
+    cost nested autograd as many matrix products as the jet and fewer other operations
+    (benchmarks/RESULTS.md), so they get ``autograd``, as do models the forward engine does
+    not know.
     """
     check_choice("engine", engine, ENGINES)
-    if engine == "autograd" or (engine == "auto" and forward_parts(model) is None):
+    if engine == "autograd":
         return AutogradDerivatives(model, points)
     needed = frozenset().union(*(derivatives_read(problem, term, points) for term in terms))
-    if engine == "auto" and not any(is_second_order(wrt) for _, wrt in needed):
-        return AutogradDerivatives(model, points)
+    values_only = all(not wrt for _, wrt in needed)
+    if engine == "auto" and not values_only:
+        if forward_parts(model) is None or not any(is_second_order(wrt) for _, wrt in needed):
+            return AutogradDerivatives(model, points)
     return ForwardDerivatives(model, points, needed)
 
 

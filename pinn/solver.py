@@ -228,7 +228,7 @@ class Run:
         self.last_good = self._snapshot()
         # backward(inputs=self.parameters): no gradient flows on to the collocation points
         self.parameters = [p for p in self.model.parameters() if p.requires_grad]
-        self.adam = torch.optim.Adam(self.parameters, lr=config.lr)
+        self.adam = torch.optim.Adam(self.parameters, lr=config.lr, fused=True)
         gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
         self.schedule = torch.optim.lr_scheduler.ExponentialLR(self.adam, gamma)
         self.lbfgs = torch.optim.LBFGS(

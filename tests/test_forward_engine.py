@@ -253,7 +253,7 @@ def test_auto_falls_back_to_autograd_for_unknown_models():
     assert forward_parts(partial(model, points)) is None
 
 
-def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives():
+def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives_or_values_only():
     cavity = PROBLEMS["cavity"]()
     model = model_for(cavity)
     points = draw(cavity)["momentum_x"].points
@@ -262,8 +262,25 @@ def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives():
         "momentum_x": ForwardDerivatives,
         "momentum_y": ForwardDerivatives,
         "continuity": AutogradDerivatives,
-        "gauge": AutogradDerivatives,
+        "gauge": ForwardDerivatives,
     }
+
+
+def test_values_only_residuals_take_a_plain_forward_pass_of_any_model():
+    """A model the forward engine does not know still gets ``auto``'s plain forward for a values-only residual."""
+    cavity = PROBLEMS["cavity"]()
+    network = model_for(cavity)
+
+    def unknown(x):
+        return network(x)
+
+    gauge = next(t for t in cavity.terms if t.name == "gauge")
+    points = draw(cavity)["gauge"].points
+    engine = derivative_engine(unknown, cavity, [gauge], points, "auto")
+    assert type(engine) is ForwardDerivatives
+    torch.testing.assert_close(engine.derivative(2, ()), network(points)[:, 2], **TOL)
+    momentum = next(t for t in cavity.terms if t.name == "momentum_x")
+    assert type(derivative_engine(unknown, cavity, [momentum], points, "auto")) is AutogradDerivatives
 
 
 LAYOUTS = [
