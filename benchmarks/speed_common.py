@@ -1,7 +1,7 @@
 """Shared by the speed benchmarks (engine_speed, peer_deepxde, utilization, memory).
 
 A training step here is what ``pinn.solver.Run`` does in an Adam step, on batches drawn
-once: ``step_losses`` with the chosen derivative engine, ``total_loss``, backward, Adam.
+once: ``step_losses`` with the chosen derivative engine, ``total_loss``, backward, fused Adam.
 Timings alternate the contestants round by round in one process, so that a machine shared
 with other work slows them alike; ratios are medians of the per-round ratios. Times are the
 CPU seconds of this process (``time.process_time``; one torch thread by default): on a shared
@@ -81,7 +81,7 @@ def training_step(
     problem: Problem, model: torch.nn.Module, batches: Mapping[str, Quadrature], engine: str
 ) -> Callable[[], None]:
     """One Adam step of ``model`` on ``batches`` with the derivative ``engine`` (module docstring)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
 
     def step() -> None:
         loss = total_loss(problem, step_losses(model, problem, batches, engine=engine))

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from pdes.geometry import Box, TimeInterval
-from pdes.taylor import Taylor
+from pdes.taylor import Taylor, coordinates
 
 Tensor = torch.Tensor
 Data = Callable[..., Sequence[Tensor]]
@@ -82,15 +82,15 @@ class BoxDirichlet:
 
     def _affine(self, points: Tensor, taylor: bool) -> tuple[Number, Number]:
         """``(B, φ)`` of the module docstring, as values or as Taylors."""
-        coordinates = [Taylor.coordinate(points, i) if taylor else points[:, i][None] for i in range(points.shape[1])]
-        xi, eta = self._unit(coordinates[0], 0), self._unit(coordinates[1], 1)
+        x, y, *t = coordinates(points, taylor)
+        xi, eta = self._unit(x, 0), self._unit(y, 1)
         phi = 16 * xi * (1 - xi) * eta * (1 - eta)
         if self.time is None:
             return coons(xi, eta, self._projected_data(points, None, taylor)), phi
         t0, t1 = self.time.t0, self.time.t1
         extension = coons(xi, eta, self._projected_data(points, points[:, 2:3], taylor))
         at_start = coons(xi, eta, self._projected_data(points, t0, taylor))
-        return extension + self._initial(points, taylor) - at_start, phi * (coordinates[2] - t0) / (t1 - t0)
+        return extension + self._initial(points, taylor) - at_start, phi * (t[0] - t0) / (t1 - t0)
 
     def _unit(self, z: Number, axis: int) -> Number:
         lo, hi = self.box.lower[axis], self.box.upper[axis]

@@ -11,6 +11,7 @@ from pdes.fem.closed_forms import namespace
 from pdes.geometry import Box, Interval, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference, FEMReference
+from pdes.taylor import Taylor, coordinates
 
 pi = math.pi
 Tensor = torch.Tensor
@@ -26,7 +27,11 @@ class ZeroDirichlet:
         u = u0(x) + τ · Π_i 4 ξ_i (1 − ξ_i) · N,   ξ_i = (x_i − lo_i)/(hi_i − lo_i),   τ = (t − t0)/(T − t0)
 
     ``N`` is the network's raw output; ``u0(*space_coordinates)`` must vanish on ``∂Ω``.
+    The transform is affine in ``N``; ``affine_taylor`` gives the derivatives of its offset
+    ``u0`` and scale (``pdes.taylor``), as ``pdes.dirichlet.BoxDirichlet`` does.
     """
+
+    fields = (0,)
 
     def __init__(self, domain: SpaceTime, initial: Callable[..., Tensor]):
         self.lower, self.upper = domain.space.bounds
@@ -34,12 +39,31 @@ class ZeroDirichlet:
         self.initial = initial
 
     def __call__(self, points: Tensor, raw: Tensor) -> Tensor:
-        space, t = points[:, :-1], points[:, -1]
-        xi = (space - self.lower.to(points)) / (self.upper - self.lower).to(points)
-        bubble = (4 * xi * (1 - xi)).prod(dim=1)
-        tau = (t - self.t0) / (self.t1 - self.t0)
-        u0 = self.initial(*space.unbind(dim=1))
-        return (u0 + tau * bubble * raw[:, 0]).unsqueeze(1)
+        offset, scale = self.affine(points)
+        return (offset + scale * raw.T).T
+
+    def affine(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """``(u0, τ Π_i 4 ξ_i (1 − ξ_i))`` at ``points``, each ``(1, N)``."""
+        return self._affine(points, taylor=False)
+
+    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]:
+        """The ``Taylor`` of the offset and of the scale at ``points`` (no autograd graph)."""
+        return self._affine(points.detach(), taylor=True)
+
+    def _affine(self, points: Tensor, taylor: bool) -> tuple[Tensor | Taylor, Tensor | Taylor]:
+        *space, t = coordinates(points, taylor)
+        scale = (t - self.t0) / (self.t1 - self.t0)
+        for x, lo, hi in zip(space, self.lower.tolist(), self.upper.tolist()):
+            xi = (x - lo) / (hi - lo)
+            scale = scale * (4 * xi * (1 - xi))
+        if not taylor:
+            return self._initial_values(points[:, :-1]), scale
+        offset = Taylor.of(self._initial_values, points[:, :-1], 1).embedded(list(range(len(space))), len(space) + 1)
+        return offset, scale
+
+    def _initial_values(self, space: Tensor) -> Tensor:
+        """``u0`` at the space coordinates ``(N, d − 1)``, as ``(1, N)``."""
+        return (torch.zeros_like(space[:, 0]) + self.initial(*space.unbind(dim=1)))[None]
 
 
 def heat_problem(

@@ -120,6 +120,11 @@ class Taylor:
     __rmul__ = __mul__
 
 
+def coordinates(points: Tensor, taylor: bool) -> list[Tensor | Taylor]:
+    """Each coordinate of ``points (N, d)`` as a ``Taylor``, or as its values ``(1, N)``."""
+    return [Taylor.coordinate(points, i) if taylor else points[:, i][None] for i in range(points.shape[1])]
+
+
 def _gradient(outputs: Tensor, inputs: Tensor, create_graph: bool) -> Tensor:
     """``∇ Σ outputs`` with respect to ``inputs``; zeros where they do not depend on them."""
     if not outputs.requires_grad:

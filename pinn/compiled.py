@@ -4,8 +4,8 @@ The compiled function is ``pinn.batch_statistics.step_losses``; its backward is 
 with it. Only the forward engine compiles: the autograd engine differentiates the network
 twice (``create_graph``), which compiled graphs do not support; so with ``--compile`` the
 solver runs every term on the forward engine (``auto`` would give first-order terms to
-autograd). The network's jet compiles whole; an output transform's derivatives stay eager
-(``pinn.derivatives.transform_derivatives``).
+autograd). The network's jet compiles whole; an output transform's own derivatives stay
+eager (``pinn.derivatives``: an affine transform's Taylors, or autograd over any other).
 
 On the CPU inductor writes C++ kernels and builds them with the system's C++ compiler, so
 one is required. Compilation happens at the first step and takes about a minute or more

@@ -34,8 +34,9 @@ Transform = Callable[[Tensor, Tensor], Tensor]
 class AffineTransform(Protocol):
     """An output transform affine in the raw outputs: ``out = raw`` but ``out[:, fields] = B + φ·raw[:, fields]``.
 
-    ``affine_taylor(points)`` gives ``B`` ``(N, len(fields))`` and ``φ`` (``(N, 1)`` or one
-    per field) with their derivatives (``pdes.taylor.Taylor``), e.g. ``pdes.dirichlet.BoxDirichlet``.
+    ``affine_taylor(points)`` gives ``B`` (one component per field) and ``φ`` (one component,
+    or one per field) with their derivatives, as ``pdes.taylor.Taylor``s, e.g.
+    ``pdes.dirichlet.BoxDirichlet`` and ``pdes.heat.ZeroDirichlet``.
     """
 
     fields: tuple[int, ...]
@@ -226,7 +227,7 @@ def affine_transform_jet(transform: AffineTransform, jet: Tensor, layout: Layout
     autograd graph, so only the product rule (``pinn.jets.product``) joins them to the
     network's jet.
     """
-    offset, scale = transform.affine_taylor(points)
+    offset, scale = _eager_affine_taylor(transform, points)
     fields = list(transform.fields)
     offset_jet = torch.zeros_like(jet)
     offset_jet[:, :, fields] = taylor_jet(offset, layout)
@@ -234,6 +235,12 @@ def affine_transform_jet(transform: AffineTransform, jet: Tensor, layout: Layout
     scale_jet[0] = 1
     scale_jet[:, :, fields] = taylor_jet(scale, layout)
     return offset_jet + product(jet, scale_jet, layout)
+
+
+@torch.compiler.disable
+def _eager_affine_taylor(transform: AffineTransform, points: Tensor) -> tuple[Taylor, Taylor]:
+    """``transform.affine_taylor(points)``, left eager by ``torch.compile`` (it may use autograd on the points)."""
+    return transform.affine_taylor(points)
 
 
 @torch.compiler.disable

@@ -20,12 +20,13 @@ HAS_COMPILER = any(shutil.which(name) for name in COMPILERS)
 
 
 @pytest.mark.skipif(not HAS_COMPILER, reason="Config(compile=True) requires a C++ compiler")
-def test_compiled_run_matches_the_eager_forward_engine(monkeypatch):
+@pytest.mark.parametrize("name", ["heat1d", "kovasznay"])  # their transforms' Taylors stay eager
+def test_compiled_run_matches_the_eager_forward_engine(monkeypatch, name):
     monkeypatch.setattr(pinn.solver, "compiled_step_losses", lambda: compiled_step_losses(backend="aot_eager"))
     settings = dict(steps=3, lbfgs_steps=2, batch=16, width=8, depth=2, norm="batch", eval_every=5,
                     eval_points=64, replicates=2, dtype="float64", device="cpu")  # fmt: skip
-    compiled = pinn.solve(pdes.get("heat1d"), progress=False, compile=True, **settings)
-    eager = pinn.solve(pdes.get("heat1d"), progress=False, engine="forward", **settings)
+    compiled = pinn.solve(pdes.get(name), progress=False, compile=True, **settings)
+    eager = pinn.solve(pdes.get(name), progress=False, engine="forward", **settings)
     torch.testing.assert_close(
         torch.tensor(compiled.history["loss"]), torch.tensor(eager.history["loss"]), rtol=1e-10, atol=0
     )
