@@ -155,7 +155,11 @@ class _Linear(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         jet, weight = ctx.saved_tensors
         grad_jet = grad @ weight if ctx.needs_input_grad[0] else None
-        grad_weight = grad.reshape(-1, grad.shape[-1]).T @ jet.reshape(-1, jet.shape[-1])
+        flat_grad, flat_jet = grad.reshape(-1, grad.shape[-1]), jet.reshape(-1, jet.shape[-1])
+        if flat_jet.shape[1] < flat_grad.shape[1]:  # narrow input: MKL builds (2, 50) ~6× faster than (50, 2)
+            grad_weight = (flat_jet.T @ flat_grad).T
+        else:
+            grad_weight = flat_grad.T @ flat_jet
         grad_bias = grad[0].sum(dim=0) if ctx.has_bias else None
         return grad_jet, grad_weight, grad_bias
 
