@@ -128,7 +128,7 @@ class BoxDirichlet:
             axes = [[1], [1], [0], [0], [0], [0], [0], [0]]  # a corner's data do not vary with s
             time_axis = [2] if isinstance(t, Tensor) else []
             data = {
-                name: taylor_data.rows(k * n, (k + 1) * n).embedded(axes[k] + time_axis, dim)
+                name: taylor_data.at(k * n, (k + 1) * n).embedded(axes[k] + time_axis, dim)
                 for k, name in enumerate(names)
             }
         if varying < len(PROJECTIONS):

@@ -83,7 +83,7 @@ class Taylor:
         hessian[index[:, None], index[None, :]] = self.hessian
         return Taylor(self.value, gradient, hessian)
 
-    def rows(self, start: int, stop: int) -> Taylor:
+    def at(self, start: int, stop: int) -> Taylor:
         """The Taylor at points ``start … stop − 1``."""
         return Taylor(self.value[..., start:stop], self.gradient[..., start:stop], self.hessian[..., start:stop])
 
