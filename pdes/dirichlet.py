@@ -19,10 +19,10 @@ which equals ``g`` on every edge when ``g`` is continuous at the corners, and
 built from boundary and initial values only, never from a solution inside. Fields not
 constrained pass through unchanged.
 
-The transform is affine in ``N``, ``u = B + φ·N``; ``affine_taylor`` gives the value,
-gradient and Hessian of ``B`` and ``φ`` (``pdes.taylor``), computed from the formulas above
-with the data's derivatives along the edges, so that a derivative engine need not
-differentiate the transform itself.
+The transform is affine in ``N`` (``pdes.affine``): ``affine_taylor`` gives the value,
+gradient and Hessian of ``B`` and ``φ``, computed from the formulas above with the data's
+derivatives along the edges, so that a derivative engine need not differentiate the
+transform itself.
 """
 
 from __future__ import annotations
@@ -31,19 +31,18 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from pdes.affine import AffineTransform, Number
 from pdes.geometry import Box, TimeInterval
 from pdes.taylor import Taylor, coordinates
 
 Tensor = torch.Tensor
 Data = Callable[..., Sequence[Tensor]]
 """``data(x, y[, t]) -> (values of each constrained field)``, tensors broadcastable to ``x``."""
-Number = Tensor | Taylor
-"""A function of the points: its values ``(m, N)``, or its ``Taylor``."""
 PROJECTIONS = ("left", "right", "bottom", "top", "ac", "bc", "ad", "bd")
 """A point's projections on the edges ``x = a``, ``x = b``, ``y = c``, ``y = d`` and the corners ``(a, c)`` …"""
 
 
-class BoxDirichlet:
+class BoxDirichlet(AffineTransform):
     """The output transform ``(points, raw) -> outputs`` of the module docstring.
 
     ``fields`` are the output columns constrained, in the order of ``data``'s values;
@@ -65,20 +64,6 @@ class BoxDirichlet:
             raise ValueError("BoxDirichlet needs both a time interval and initial data, or neither")
         self.box, self.data, self.fields = box, data, tuple(fields)
         self.time, self.initial = time, initial
-
-    def __call__(self, points: Tensor, raw: Tensor) -> Tensor:
-        offset, scale = self.affine(points)
-        full_offset, full_scale = torch.zeros_like(raw), torch.ones_like(raw)
-        full_offset[:, self.fields], full_scale[:, self.fields] = offset.T, scale.T
-        return full_offset + full_scale * raw
-
-    def affine(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """``(B, φ)`` at ``points``: ``(constrained fields, N)`` and ``(1, N)``."""
-        return self._affine(points, taylor=False)
-
-    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]:
-        """The ``Taylor`` of ``B`` and of ``φ`` at ``points`` (no autograd graph)."""
-        return self._affine(points.detach(), taylor=True)
 
     def _affine(self, points: Tensor, taylor: bool) -> tuple[Number, Number]:
         """``(B, φ)`` of the module docstring, as values or as Taylors."""
@@ -104,7 +89,8 @@ class BoxDirichlet:
         """
         n, dim = points.shape
         (a, c), (b, d) = self.box.lower, self.box.upper
-        varying = len(PROJECTIONS) if isinstance(t, Tensor) else 4
+        time_column = isinstance(t, Tensor)
+        varying = len(PROJECTIONS) if time_column else 4
         x_fixed = points.new_tensor([a, b, 0, 0, a, b, a, b])[:varying, None]
         y_fixed = points.new_tensor([0, 0, c, d, c, c, d, d])[:varying, None]
         along_x = torch.tensor([0, 0, 1, 1, 0, 0, 0, 0], dtype=torch.bool, device=points.device)[:varying, None]
@@ -115,18 +101,18 @@ class BoxDirichlet:
             inputs = inputs.view(-1, varying, n, inputs.shape[1])
             s = inputs[..., 0]
             x, y = torch.where(along_x, s, x_fixed), torch.where(along_y, s, y_fixed)
-            time = () if t is None else (inputs[..., 1] if isinstance(t, Tensor) else torch.full_like(s, t),)
+            time = () if t is None else (inputs[..., 1] if time_column else torch.full_like(s, t),)
             return self._values(self.data, x, y, *time).reshape(len(self.fields), -1)
 
         along = torch.cat([points[:, 1:2]] * 2 + [points[:, 0:1]] * (varying - 2))
-        inputs = torch.cat([along, t.repeat(varying, 1)], dim=1) if isinstance(t, Tensor) else along
+        inputs = torch.cat([along, t.repeat(varying, 1)], dim=1) if time_column else along
         names = PROJECTIONS[:varying]
         if not taylor:
             data = dict(zip(names, at_projections(inputs).view(-1, varying, n).unbind(1)))
         else:
             taylor_data = Taylor.of(at_projections, inputs, len(self.fields))
             axes = [[1], [1], [0], [0], [0], [0], [0], [0]]  # a corner's data do not vary with s
-            time_axis = [2] if isinstance(t, Tensor) else []
+            time_axis = [2] if time_column else []
             data = {
                 name: taylor_data.at(k * n, (k + 1) * n).embedded(axes[k] + time_axis, dim)
                 for k, name in enumerate(names)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import torch
 
+from pdes.affine import AffineTransform, Number
 from pdes.fem.closed_forms import namespace
 from pdes.geometry import Box, Interval, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term
@@ -21,14 +22,14 @@ CONSTRAINTS = ("exact", "soft")
 """How heat1d/heat2d impose their boundary and initial data: by an output transform, or as loss terms."""
 
 
-class ZeroDirichlet:
+class ZeroDirichlet(AffineTransform):
     """Output transform imposing ``u = 0`` on ``∂Ω`` and ``u = u0`` at ``t0`` exactly, Ω a box:
 
         u = u0(x) + τ · Π_i 4 ξ_i (1 − ξ_i) · N,   ξ_i = (x_i − lo_i)/(hi_i − lo_i),   τ = (t − t0)/(T − t0)
 
     ``N`` is the network's raw output; ``u0(*space_coordinates)`` must vanish on ``∂Ω``.
-    The transform is affine in ``N``; ``affine_taylor`` gives the derivatives of its offset
-    ``u0`` and scale (``pdes.taylor``), as ``pdes.dirichlet.BoxDirichlet`` does.
+    The transform is affine in ``N`` (``pdes.affine``), with offset ``u0`` and scale
+    ``τ Π_i 4 ξ_i (1 − ξ_i)``.
     """
 
     fields = (0,)
@@ -38,19 +39,7 @@ class ZeroDirichlet:
         self.t0, self.t1 = domain.time.t0, domain.time.t1
         self.initial = initial
 
-    def __call__(self, points: Tensor, raw: Tensor) -> Tensor:
-        offset, scale = self.affine(points)
-        return (offset + scale * raw.T).T
-
-    def affine(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """``(u0, τ Π_i 4 ξ_i (1 − ξ_i))`` at ``points``, each ``(1, N)``."""
-        return self._affine(points, taylor=False)
-
-    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]:
-        """The ``Taylor`` of the offset and of the scale at ``points`` (no autograd graph)."""
-        return self._affine(points.detach(), taylor=True)
-
-    def _affine(self, points: Tensor, taylor: bool) -> tuple[Tensor | Taylor, Tensor | Taylor]:
+    def _affine(self, points: Tensor, taylor: bool) -> tuple[Number, Number]:
         *space, t = coordinates(points, taylor)
         scale = (t - self.t0) / (self.t1 - self.t0)
         for x, lo, hi in zip(space, self.lower.tolist(), self.upper.tolist()):

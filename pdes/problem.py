@@ -139,9 +139,8 @@ class Problem:
     ``points`` ``(N, d)`` to the fields, e.g. to impose Dirichlet data exactly
     (``pdes.dirichlet``); the solver applies it inside the model, so every derivative
     engine differentiates through it. A transform affine in the raw outputs may say so
-    with ``fields`` and ``affine_taylor(points)`` (``pinn.derivatives.AffineTransform``),
-    as ``pdes.dirichlet.BoxDirichlet`` does; the forward engine then uses its derivatives
-    instead of differentiating it.
+    by deriving from ``pdes.affine.AffineTransform``, as ``pdes.dirichlet.BoxDirichlet`` does;
+    the forward engine then uses its derivatives instead of differentiating it.
     """
 
     name: str

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
-from typing import Protocol
 
 import torch
 
+from pdes.affine import AffineTransform
 from pdes.problem import Derivatives
 from pdes.taylor import Taylor
 from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of, product, taylor_jet
@@ -29,21 +29,6 @@ Tensor = torch.Tensor
 Key = tuple[int, Wrt]
 """``(field, wrt)``: a derivative as ``Derivatives.derivative`` names it."""
 Transform = Callable[[Tensor, Tensor], Tensor]
-
-
-class AffineTransform(Protocol):
-    """An output transform affine in the raw outputs: ``out = raw`` but ``out[:, fields] = B + φ·raw[:, fields]``.
-
-    ``affine_taylor(points)`` gives ``B`` (one component per field) and ``φ`` (one component,
-    or one per field) with their derivatives, as ``pdes.taylor.Taylor``s, e.g.
-    ``pdes.dirichlet.BoxDirichlet`` and ``pdes.heat.ZeroDirichlet``.
-    """
-
-    fields: tuple[int, ...]
-
-    def __call__(self, points: Tensor, raw: Tensor) -> Tensor: ...
-
-    def affine_taylor(self, points: Tensor) -> tuple[Taylor, Taylor]: ...
 
 
 ENGINES = ("auto", "forward", "autograd")
@@ -174,7 +159,7 @@ class ForwardDerivatives:
         if network.couples_points and statistics is None:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)
-        if transform is not None and not hasattr(transform, "affine_taylor"):
+        if transform is not None and not isinstance(transform, AffineTransform):
             self._values = transform_derivatives(transform, jet, self.layout, self.points, self.needed)
             return
         if transform is not None:
