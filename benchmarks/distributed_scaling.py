@@ -9,22 +9,20 @@ reads report.json's ``steps_per_s`` (Adam steps per second of rank 0, which wait
 rank at each gradient all-reduce). The counts are run in turn ``repeats`` times, and the
 best and the median rate of each are reported (on a shared machine the best is the least
 disturbed). Weak-scaling efficiency is ``best steps/s(N) / best steps/s(1)``: 1 means N times
-the points per second. With --record the table is appended to
-benchmarks/RESULTS.md.
+the points per second. With --record the table replaces its section of benchmarks/RESULTS.md
+(benchmarks/recorder.py).
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
+from recorder import record, table_rows
 
 PROBLEM = ["heat2d", "--param", "constraints=soft"]
 
@@ -75,7 +73,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024, help="points per term per process")
     parser.add_argument("--steps", type=int, default=100, help="Adam steps")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each process count, in turn")
-    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args, extra = parser.parse_known_args()
     counts = [int(n) for n in args.processes.split(",")]
     runs: dict[int, list[dict]] = {n: [] for n in counts}
@@ -85,14 +83,17 @@ def main() -> None:
     text = table(runs, args.batch)
     print(text)
     if args.record:
-        when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = (
-            f"\n\nWeak scaling, {when}, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, one thread per process, {args.steps} Adam steps "
-            f"(`python benchmarks/distributed_scaling.py {' '.join(sys.argv[1:])}`):\n\n"
-        )
-        with open(Path(__file__).with_name("RESULTS.md"), "a") as results:
-            results.write(header + text + "\n")
+        command = f"python benchmarks/distributed_scaling.py {' '.join(sys.argv[1:])}"
+        note = f"heat2d (soft constraints), one thread per process, {args.steps} Adam steps, {args.repeats} repeats."
+        rows = table_rows(text)
+        targets = {}
+        if len(rows) > 1:
+            targets["distributed_cpu"] = (
+                ", ".join(f"efficiency {r['weak-scaling efficiency']} at {r['processes']} processes" for r in rows[1:]),
+                "no level set",
+            )
+        record("distributed_scaling", "distributed_scaling", command, f"{note}\n\n{text}", targets,
+               title="Training on several processes (benchmarks/distributed_scaling.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

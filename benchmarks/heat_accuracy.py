@@ -3,21 +3,19 @@
     python benchmarks/heat_accuracy.py [--problems heat1d,heat2d] [--record]
 
 Targets (foundation issue, 2-core CPU): heat1d rel L2 <= 1e-3 in <= 90 s,
-heat2d rel L2 <= 2e-3 in <= 180 s. With --record the table is appended to
-benchmarks/RESULTS.md.
+heat2d rel L2 <= 2e-3 in <= 180 s. With --record each problem's row replaces its section of
+benchmarks/RESULTS.md (benchmarks/recorder.py).
 """
 
 import argparse
-import datetime
 import json
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
+from recorder import record, status, table_rows
 
 TARGETS = {"heat1d": (1e-3, 90.0), "heat2d": (2e-3, 180.0)}
 
@@ -36,7 +34,7 @@ def run(problem: str, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--problems", default="heat1d,heat2d")
-    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args, extra = parser.parse_known_args()
     rows = [
         "| problem | rel L2 (u) | target | solve wall s | process wall s | target s | steps/s |",
@@ -56,12 +54,13 @@ def main() -> None:
     print(table)
     if args.record:
         command = "python benchmarks/heat_accuracy.py " + " ".join(sys.argv[1:])
-        header = (
-            f"\n### Heat accuracy ({datetime.date.today()}, {platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} threads, torch {torch.__version__})\n\n`{command}`\n\n"
-        )
-        with open(Path(__file__).parent / "RESULTS.md", "a") as results:
-            results.write(header + table + "\n")
+        for r in table_rows(table):  # one section and one target per problem
+            met = float(r["rel L2 (u)"]) <= float(r["target"]) and float(r["process wall s"]) <= float(r["target s"])
+            value = f"{r['rel L2 (u)']} in {r['process wall s']} s (process wall)"
+            one = "\n".join(rows[:2] + [line for line in rows[2:] if line.startswith(f"| {r['problem']} |")])
+            targets = {r["problem"]: (value, status(met))} if r["problem"] in TARGETS else None
+            record("heat_accuracy", r["problem"], command, one, targets,
+                   title=f"Heat accuracy: {r['problem']} (benchmarks/heat_accuracy.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

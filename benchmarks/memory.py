@@ -18,7 +18,8 @@ import os
 import subprocess
 import sys
 
-from speed_common import markdown_table, record
+from recorder import record, status
+from speed_common import markdown_table
 
 import pdes
 from pinn.config import Config
@@ -63,7 +64,7 @@ def main() -> None:
     parser.add_argument("--pool-batch", type=int, default=4096)
     parser.add_argument("--pools", type=pool_sizes, default=["fresh", 16384, 131072, 1048576])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--record", action="store_true", help="append the tables to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -92,8 +93,14 @@ def main() -> None:
             f"Peak rise of the resident set of a fresh process over model building and 7 Adam steps (CPU); "
             f"width {args.width}, depth {args.depth}, tanh, float32. The pool table uses the default engine (auto)."
         )
-        record("Peak memory against batch and pool size (benchmarks/memory.py)", "python " + " ".join(sys.argv),
-               f"{note}\n\n{by_batch}\n\n{by_pool}")  # fmt: skip
+        peaks = {row[2]: row[4] for row in pool_rows}
+        targets = {}
+        if "fresh" in peaks and len(peaks) > 1:  # independent: the largest pool adds less than its own storage
+            largest = max((row for row in pool_rows if row[2] != "fresh"), key=lambda row: row[2])
+            value = " / ".join(f"{mb:.0f}" for mb in peaks.values()) + f" MB (pools {', '.join(map(str, peaks))})"
+            targets["memory_pool"] = (value, status(largest[4] - peaks["fresh"] < largest[3]))
+        record("memory", "memory", "python " + " ".join(sys.argv), f"{note}\n\n{by_batch}\n\n{by_pool}", targets,
+               title="Peak memory against batch and pool size (benchmarks/memory.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ to 1e-1 … 1e-3.
 import argparse
 import sys
 
-from ns_common import CASES, LEVELS, met, record, solve, time_to_levels
+from ns_common import CASES, LEVELS, met, solve, time_to_levels
+from recorder import record, status, table_rows
 
 
 def row(case: str, result: dict) -> str:
@@ -34,7 +35,7 @@ def row(case: str, result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args, extra = parser.parse_known_args()
     rows = [
         "| case | u rel L2 | v rel L2 | p rel L2 (up to const.) | targets met | solve wall s | CPU s | "
@@ -48,7 +49,15 @@ def main() -> None:
     print(table)
     if args.record:
         command = "python benchmarks/ns_accuracy.py " + " ".join(sys.argv[1:])
-        record("Navier–Stokes accuracy with the defaults", command, table)
+        for r in table_rows(table):  # one section and one target per case
+            one = "\n".join(rows[:2] + [line for line in rows[2:] if line.startswith(f"| {r['case']} |")])
+            value = f"u {r['u rel L2']}, v {r['v rel L2']}, p {r['p rel L2 (up to const.)']} in {r['solve wall s']} s"
+            in_time = r["target s"] == "-" or float(r["solve wall s"]) <= float(r["target s"])
+            targets = {r["case"]: (value, status(r["targets met"] == "yes" and in_time))}
+            on_cpu = r["device"] == "cpu"  # a GPU run gets its own section and leaves the CPU targets alone
+            section = r["case"] if on_cpu else f"{r['case']}_{r['device']}"
+            record("ns_accuracy", section, command, one, targets if on_cpu else None,
+                   title=f"Navier–Stokes accuracy: {r['case']} (benchmarks/ns_accuracy.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

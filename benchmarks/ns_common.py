@@ -4,18 +4,14 @@ A case is a registered problem with parameters and its acceptance targets (issue
 L2 error per field and the wall time allowed on the 2-core CPU.
 """
 
-import datetime
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import torch
 
 from pinn import io
 
@@ -74,24 +70,3 @@ def time_to_levels(history: dict, fields: tuple[str, ...] = ("u", "v")) -> dict[
 
 def met(report: dict, targets: dict[str, float]) -> bool:
     return all(report["errors"][f]["rel_l2"] <= level for f, level in targets.items())
-
-
-def machine() -> str:
-    """CPU model, core count, torch version and threads."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    threads = os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads()))
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, OMP_NUM_THREADS={threads}"
-
-
-def record(title: str, command: str, table: str, notes: str = "") -> None:
-    """Append a dated section to benchmarks/RESULTS.md."""
-    header = f"\n### {title} ({datetime.date.today()})\n\nMachine: {machine()}\n\n`{command}`\n\n"
-    with open(Path(__file__).parent / "RESULTS.md", "a") as results:
-        results.write(header + table + "\n" + (f"\n{notes}\n" if notes else ""))

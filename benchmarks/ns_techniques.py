@@ -24,7 +24,8 @@ The table gives each variant's errors, solve wall time and CPU time (see ns_accu
 import argparse
 import sys
 
-from ns_common import CASES, record, solve
+from ns_common import CASES, solve
+from recorder import record
 
 VARIANTS = {
     "default": [],
@@ -46,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", required=True, choices=list(CASES))
     parser.add_argument("--variants", default="default,no_fourier,sobol,balance,float64")
-    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args, extra = parser.parse_known_args()
     rows = [
         f"| {args.case} variant | u rel L2 | v rel L2 | p rel L2 | solve wall s | CPU s | load |",
@@ -66,7 +67,8 @@ def main() -> None:
     print(table)
     if args.record:
         command = "python benchmarks/ns_techniques.py " + " ".join(sys.argv[1:])
-        record(f"Navier–Stokes techniques on {args.case}", command, table)
+        record("ns_techniques", f"ns_techniques_{args.case}", command, table,
+               title=f"Navier–Stokes techniques on {args.case} (benchmarks/ns_techniques.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ float32, 2601 points in the domain and 400 on the boundary.
 - DeepXDE: its example as published (``dde.data.PDE`` with ``num_domain=2601``,
   ``num_boundary=400``, fixed points; Dirichlet u, v on the boundary and p on the outflow).
 - pinn: ``pdes.get("kovasznay")`` (velocity on the boundary, pressure pinned at the center)
-  trained by the solver's step (``step_losses`` with ``--engines``, ``total_loss``, fused Adam):
+  trained by the solver's step (``pinn.step.adam_step`` with ``--engines``, fused Adam at a constant rate):
   every step draws fresh Halton points (DeepXDE's default rule is Hammersley): 2601 in the
   domain, shared by the three equation terms as DeepXDE shares its points (the solver's
   ``--shared-points``; ``--separate-points`` gives each equation its own 2601), 400 for
@@ -35,14 +35,13 @@ import time
 
 import numpy as np
 import torch
-from speed_common import markdown_table, model_for, record
+from recorder import record, status
+from speed_common import markdown_table
 
 import pdes
-from pdes.fem.closed_forms import kovasznay, kovasznay_lambda
-from pinn.batch_statistics import step_losses
+from pdes.closed_forms import kovasznay, kovasznay_lambda
 from pinn.config import Config
-from pinn.loss import sharing_groups, total_loss
-from pinn.solver import stream_generators, term_rules
+from pinn.step import adam_step, setup
 
 RE = 20.0
 LOWER, UPPER = (-0.5, -0.5), (1.0, 1.5)
@@ -53,7 +52,7 @@ TEST_POINTS = 10000
 
 
 def exact(points: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` exact u, v, p (``pdes.fem.closed_forms.kovasznay``)."""
+    """``(N, 3)`` exact u, v, p (``pdes.closed_forms.kovasznay``)."""
     x, y = torch.as_tensor(points[:, 0], dtype=torch.float64), torch.as_tensor(points[:, 1], dtype=torch.float64)
     return torch.stack(kovasznay(x, y, RE), dim=1).numpy()
 
@@ -122,30 +121,25 @@ class Pinn:
     """pinn's solver step on ``pdes.get("kovasznay")`` with DeepXDE's point counts (module docstring)."""
 
     def __init__(self, seed: int, engine: str, shared: bool):
-        self.problem = pdes.get("kovasznay", re=RE)
-        self.model = model_for(self.problem, WIDTH, DEPTH, seed=seed)
-        self.engine = engine
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, fused=True)
-        names = [t.name for t in self.problem.terms]
-        self.generators = dict(zip(names, stream_generators(seed, len(names))))
-        self.rules = term_rules(self.problem, Config(sampler="halton", shared_points=shared))
+        config = Config(width=WIDTH, depth=DEPTH, lr=LR, lr_decay=1.0, sampler="halton", shared_points=shared,
+                        engine=engine, seed=seed, device="cpu")  # fmt: skip
+        self.run, self.state = setup(pdes.get("kovasznay", re=RE), config)
+        self.model = self.state.model
 
     def points_of(self, term) -> int:
-        if term.region is self.problem.domain:
+        if term.region is self.run.problem.domain:
             return DOMAIN_POINTS
         return 1 if term.name == "gauge" else BOUNDARY_POINTS
 
     def train(self, steps: int) -> None:
+        rules, generators = self.state.rules, self.state.generators
         for _ in range(steps):
             batches = {}
-            for group in sharing_groups(self.problem.terms, self.rules):
-                first = group[0]
-                q = self.rules[first.name].draw(first.region, self.points_of(first), self.generators[first.name])
-                batches.update(dict.fromkeys((t.name for t in group), q.to("cpu", torch.float32)))
-            loss = total_loss(self.problem, step_losses(self.model, self.problem, batches, engine=self.engine))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=list(self.model.parameters()))
-            self.optimizer.step()
+            for group in self.run.plan.groups:
+                owner = group.owner
+                q = rules[owner.name].draw(owner.region, self.points_of(owner), generators[owner.name])
+                batches.update(dict.fromkeys((t.name for t in group.terms), q.to("cpu", torch.float32)))
+            adam_step(self.run, self.state, batches)
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -193,7 +187,7 @@ def main() -> None:
     parser.add_argument("--separate-points", action="store_true", help="each pinn equation term its own points")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--record", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     test = np.random.default_rng(args.seed).uniform(LOWER, UPPER, size=(TEST_POINTS, 2))
@@ -221,8 +215,15 @@ def main() -> None:
             "(≥: DeepXDE's whole training time over the contestant's, DeepXDE not having reached it; NaN: the "
             "contestant did not reach it)."
         )
-        record("Peer: DeepXDE on Kovasznay (benchmarks/peer_deepxde.py)", "python " + " ".join(sys.argv),
-               f"{note}\n\n{table}")  # fmt: skip
+        targets = {}
+        for name, _, speedup, _, reached, faster in rows:
+            if name == "pinn-auto":
+                bound = float(str(faster).removeprefix("≥ "))  # NaN (not reached) is not met
+                shown = faster if isinstance(faster, str) else f"{faster:.3g}"
+                targets["peer_steps"] = (f"{speedup:.2f}×", status(speedup >= 3))
+                targets["peer_time"] = (f"{shown}× (pinn {reached}, DeepXDE {rows[0][4]})", status(bound >= 3))
+        record("peer_deepxde", "peer_deepxde", "python " + " ".join(sys.argv), f"{note}\n\n{table}", targets,
+               title="Peer: DeepXDE on Kovasznay (benchmarks/peer_deepxde.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import torch
 import pdes
 import pinn
 import samplers
-from pinn.report import term_residual
+from pinn.plan import residual_function
 from samplers.quadrature import Quadrature
 from samplers.variance import sample_variance
 
@@ -105,7 +105,7 @@ def main() -> None:
     model, problem = result.model, result.problem
     term = next(t for t in problem.terms if t.name == "pde")
     p = next(model.parameters())
-    residual = term_residual(model, problem, term, p.device, p.dtype)
+    residual = residual_function(model, problem, [term], p.device, p.dtype)
     generator = torch.Generator().manual_seed(args.seed)
 
     sobol = samplers.get("sobol")

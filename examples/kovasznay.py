@@ -14,11 +14,11 @@ import time
 import pdes
 import pinn
 from pdes import Problem
-from pdes.dirichlet import BoxDirichlet
-from pdes.fem.closed_forms import kovasznay
+from pdes.closed_forms import kovasznay
 from pdes.geometry import Box
 from pdes.navier_stokes import point_gauge, prescribed_velocity, steady_equations
 from pdes.reference import AnalyticReference
+from pdes.transforms import BoxDirichlet
 
 re = 20.0
 box = Box([-0.5, -0.5], [1.0, 1.5])

@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 import torch
 
-from pdes.affine import AffineTransform, Number
-from pdes.fem.closed_forms import namespace
+from pdes.closed_forms import namespace
 from pdes.geometry import Box, Interval, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference, FEMReference
-from pdes.taylor import Taylor, coordinates
+from pdes.transforms import ZeroDirichlet
 
 pi = math.pi
 Tensor = torch.Tensor
@@ -20,39 +19,6 @@ Tensor = torch.Tensor
 
 CONSTRAINTS = ("exact", "soft")
 """How heat1d/heat2d impose their boundary and initial data: by an output transform, or as loss terms."""
-
-
-class ZeroDirichlet(AffineTransform):
-    """Output transform imposing ``u = 0`` on ``∂Ω`` and ``u = u0`` at ``t0`` exactly, Ω a box:
-
-        u = u0(x) + τ · Π_i 4 ξ_i (1 − ξ_i) · N,   ξ_i = (x_i − lo_i)/(hi_i − lo_i),   τ = (t − t0)/(T − t0)
-
-    ``N`` is the network's raw output; ``u0(*space_coordinates)`` must vanish on ``∂Ω``.
-    The transform is affine in ``N`` (``pdes.affine``), with offset ``u0`` and scale
-    ``τ Π_i 4 ξ_i (1 − ξ_i)``.
-    """
-
-    fields = (0,)
-
-    def __init__(self, domain: SpaceTime, initial: Callable[..., Tensor]):
-        self.lower, self.upper = domain.space.bounds
-        self.t0, self.t1 = domain.time.t0, domain.time.t1
-        self.initial = initial
-
-    def _affine(self, points: Tensor, taylor: bool) -> tuple[Number, Number]:
-        *space, t = coordinates(points, taylor)
-        scale = (t - self.t0) / (self.t1 - self.t0)
-        for x, lo, hi in zip(space, self.lower.tolist(), self.upper.tolist()):
-            xi = (x - lo) / (hi - lo)
-            scale = scale * (4 * xi * (1 - xi))
-        if not taylor:
-            return self._initial_values(points[:, :-1]), scale
-        offset = Taylor.of(self._initial_values, points[:, :-1], 1).embedded(list(range(len(space))), len(space) + 1)
-        return offset, scale
-
-    def _initial_values(self, space: Tensor) -> Tensor:
-        """``u0`` at the space coordinates ``(N, d − 1)``, as ``(1, N)``."""
-        return (torch.zeros_like(space[:, 0]) + self.initial(*space.unbind(dim=1)))[None]
 
 
 def heat_problem(

@@ -14,7 +14,7 @@ is then defined up to a constant, and the reference's ``up_to_constant`` says so
 
 Each problem's ``constraints`` parameter says how Dirichlet velocity data are imposed:
 ``"soft"``, by the boundary (and initial) Terms of the loss, or ``"exact"``, by the problem's
-output transform (``pdes.dirichlet.BoxDirichlet``, rectangles only), which makes the velocity
+output transform (``pdes.transforms.BoxDirichlet``, rectangles only), which makes the velocity
 equal its data on the boundary (and at t = 0) whatever the network; its Terms are dropped.
 
 Problems: ``kovasznay`` (analytic), ``cavity`` (lid-driven, FEM reference), ``taylor_green``
@@ -28,11 +28,12 @@ from collections.abc import Callable
 
 import torch
 
-from pdes.dirichlet import BoxDirichlet
-from pdes.fem import closed_forms, references
+from pdes import closed_forms
+from pdes.fem import references
 from pdes.geometry import Box, Face, Point, Product, Region, SpaceTime, TimeInterval, Union
 from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference
+from pdes.transforms import BoxDirichlet
 
 Tensor = torch.Tensor
 Velocity = Callable[..., tuple[Tensor, Tensor]]
@@ -131,7 +132,7 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
     """Kovasznay's steady flow at Reynolds number ``re`` (ν = 1/re) on ``[−0.5, 1] × [−0.5, 1.5]``.
 
     The exact velocity is prescribed on the boundary and the pressure pinned at the center to
-    its exact value (``p = (1 − e^{2λx})/2``, ``pdes.fem.closed_forms.kovasznay``).
+    its exact value (``p = (1 − e^{2λx})/2``, ``pdes.closed_forms.kovasznay``).
     ``constraints``: "exact" (the default) imposes the velocity by the output transform,
     "soft" by the Terms ``boundary_u``, ``boundary_v``. With ``outflow="traction"`` the
     outflow x = 1 gets the exact do-nothing traction (Terms ``outflow_x``, ``outflow_y``)
@@ -261,7 +262,7 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, constraints: str = "exact
     """The decaying Taylor–Green vortex on ``[0, 2π]² × [0, t_end]`` with viscosity ``nu``.
 
     ``u = −cos x sin y F``, ``v = sin x cos y F``, ``p = −(cos 2x + cos 2y) F²/4``,
-    ``F = e^{−2νt}`` (``pdes.fem.closed_forms.taylor_green``). The exact velocity is prescribed
+    ``F = e^{−2νt}`` (``pdes.closed_forms.taylor_green``). The exact velocity is prescribed
     on the sides and at t = 0 (``constraints``: "soft", Terms ``boundary_u``, ``boundary_v``,
     ``initial_u``, ``initial_v``, or "exact", the output transform); the pressure is pinned to its exact value
     on the line ``(π/2, π/2) × [0, t_end]``.

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 
 from pdes.geometry import Region
+from pdes.reference import Reference
 
 Tensor = torch.Tensor
 
@@ -137,10 +138,11 @@ class Problem:
     settings (steps, batch, width…) measured to work well for it. An optional
     ``transform(points, raw) -> outputs`` maps the network's raw outputs ``(N, F)`` at
     ``points`` ``(N, d)`` to the fields, e.g. to impose Dirichlet data exactly
-    (``pdes.dirichlet``); the solver applies it inside the model, so every derivative
+    (``pdes.transforms``); the solver applies it inside the model, so every derivative
     engine differentiates through it. A transform affine in the raw outputs may say so
-    by deriving from ``pdes.affine.AffineTransform``, as ``pdes.dirichlet.BoxDirichlet`` does;
-    the forward engine then uses its derivatives instead of differentiating it.
+    by deriving from ``pdes.transforms.AffineTransform``, as ``BoxDirichlet`` and
+    ``ZeroDirichlet`` do; the forward engine then uses its derivatives instead of
+    differentiating it.
     """
 
     name: str
@@ -148,9 +150,9 @@ class Problem:
     fields: tuple[str, ...]
     domain: Region
     terms: list[Term]
-    reference: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    reference: Reference | None = None
+    params: dict[str, object] = field(default_factory=dict)
+    defaults: Mapping[str, object] = field(default_factory=dict)
     transform: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:

@@ -1,30 +1,34 @@
 """Trusted reference solutions that every run's error is measured against.
 
 ``AnalyticReference`` evaluates a closed form; ``FEMReference`` computes a finite element
-solution (``pdes.fem``, imported only when a solution is needed) and caches it in HDF5:
-mesh, values, times, parameters, resolution, solver settings, package versions and a
-checksum, written atomically, checked on every load and recomputed when unusable.
+solution (``pdes.fem``, imported only when a solution is needed) and caches it in HDF5
+(``pdes.reference_cache``): mesh, values, times, parameters, resolution, solver settings,
+package versions and a checksum, written atomically, checked on every load and recomputed
+when unusable.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.metadata
-import importlib.util
 import inspect
 import json
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
-import h5py
-import numpy as np
 import torch
+
+from pdes.reference_cache import (
+    CacheWarning,
+    UnusableCacheFile,
+    cache_directory,
+    cache_key,
+    load_solution,
+    plain,
+    store_solution,
+)
 
 Tensor = torch.Tensor
 
@@ -71,78 +75,6 @@ class AnalyticReference(Reference):
         return {name: v.expand(points.shape[0]) for name, v in values.items()}
 
 
-class CacheWarning(UserWarning):
-    """A cached reference file was unusable (corrupt, truncated, or another reference's) or could not be written."""
-
-
-class UnusableCacheFile(Exception):
-    """Raised internally when a cache file cannot be trusted; the message says why."""
-
-
-CACHE_FORMAT = "pinn-fem-reference-1"
-
-
-def cache_directory() -> Path:
-    """``$PINN_CACHE`` if set, else ``$XDG_CACHE_HOME/pinn``, else ``~/.cache/pinn``."""
-    if os.environ.get("PINN_CACHE"):
-        return Path(os.environ["PINN_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pinn"
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it onto ``path`` (mode 0644)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def checksum(arrays: Mapping[str, np.ndarray], attributes: Mapping[str, str]) -> str:
-    """SHA-256 over the attributes (as sorted JSON) and each array's name, dtype, shape and bytes."""
-    digest = hashlib.sha256(json.dumps(dict(attributes), sort_keys=True).encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
-def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], attributes: Mapping[str, str]) -> None:
-    """Write ``arrays`` as HDF5 datasets and ``attributes`` (text) atomically, plus their ``checksum``."""
-
-    def write(tmp: Path) -> None:
-        with h5py.File(tmp, "w") as f:
-            for name, a in arrays.items():
-                f.create_dataset(name, data=a)
-            for name, value in attributes.items():
-                f.attrs[name] = value
-            f.attrs["checksum"] = checksum(arrays, attributes)
-
-    write_atomically(path, write)
-
-
-def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """``(arrays, attributes)`` of a file written by ``save_arrays``; UnusableCacheFile if unreadable or altered."""
-    try:
-        with h5py.File(path, "r") as f:
-            arrays: dict[str, np.ndarray] = {}
-            f.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
-            attributes = {name: str(value) for name, value in f.attrs.items()}
-    except (OSError, RuntimeError, ValueError, KeyError) as error:
-        raise UnusableCacheFile(f"unreadable: {error}") from None
-    stored = attributes.pop("checksum", None)
-    if stored != checksum(arrays, attributes):
-        raise UnusableCacheFile("checksum mismatch")
-    return arrays, attributes
-
-
 class FEMReference(Reference):
     """A finite element solution computed by ``solver`` on first use and cached in HDF5.
 
@@ -151,11 +83,11 @@ class FEMReference(Reference):
     ``pdes.fem.solution.FEMSolution`` with the fields ``fields`` on coordinates
     ``coordinates`` (``(x, y)`` steady, ``(x, y, t)`` unsteady).
 
-    The cache file is ``cache_directory()/<problem>-<key>.h5``; ``key`` hashes the problem,
-    the solver, its complete arguments (defaults included), the source code of the solver's
-    module and of ``pdes.fem``, and the scikit-fem version, so an edited solver never
-    reuses a stale file. A file that cannot be read or fails its checksum is reported by
-    a CacheWarning and recomputed.
+    The cache file (``pdes.reference_cache``) is ``cache_directory()/<problem>-<key>.h5``;
+    ``key`` hashes the problem, the solver, its complete arguments (defaults included), the
+    source code of the solver's module, of ``pdes.fem`` and of ``pdes.closed_forms``, and the
+    scikit-fem version, so an edited solver never reuses a stale file. A file that cannot be
+    read or fails its checksum is reported by a CacheWarning and recomputed.
     """
 
     kind = "fem"
@@ -182,7 +114,7 @@ class FEMReference(Reference):
         self.resolution = int(resolution)
         self.params = dict(params or {})
         self.settings = dict(settings or {})
-        _plain({**self.params, **self.settings})
+        plain({**self.params, **self.settings})
         self.up_to_constant = tuple(up_to_constant)
         self.source = "not loaded"
         self.load_time_s = 0.0
@@ -219,16 +151,13 @@ class FEMReference(Reference):
     def key(self) -> str:
         """24 hex digits of the SHA-256 of everything that determines the solution."""
         identity = {
-            "format": CACHE_FORMAT,
             "problem": self.problem,
             "solver": self.solver,
-            "params": _plain(self.params, numbers_as_floats=True),
+            "params": plain(self.params, numbers_as_floats=True),
             "resolution": self.resolution,
-            "settings": _plain(self.all_settings(), numbers_as_floats=True),
-            "code": _code_digest(self.solver.partition(":")[0]),
-            "scikit-fem": _version("scikit-fem"),
+            "settings": plain(self.all_settings(), numbers_as_floats=True),
         }
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+        return cache_key(identity, self.solver.partition(":")[0])
 
     @property
     def path(self) -> Path:
@@ -262,9 +191,9 @@ class FEMReference(Reference):
             **super().metadata(),
             "problem": self.problem,
             "solver": self.solver,
-            "params": _plain(self.params),
+            "params": plain(self.params),
             "resolution": self.resolution,
-            "settings": _plain(self.all_settings()),
+            "settings": plain(self.all_settings()),
             "key": self.key,
         }
         if self._solution is not None:
@@ -294,73 +223,25 @@ class FEMReference(Reference):
 
     def _save(self, solution) -> None:
         attributes = {
-            "format": CACHE_FORMAT,
             "key": self.key,
             "problem": self.problem,
             "solver": self.solver,
-            "params": json.dumps(_plain(self.params)),
+            "params": json.dumps(plain(self.params)),
             "resolution": str(self.resolution),
-            "settings": json.dumps(_plain(self.all_settings())),
+            "settings": json.dumps(plain(self.all_settings())),
             "coordinates": json.dumps(self.coordinates),
-            "versions": json.dumps({name: _version(name) for name in VERSIONED_PACKAGES}),
-            "description": json.dumps(solution.description()),
         }
         try:
-            save_arrays(self.path, solution.arrays(), attributes)
+            store_solution(self.path, solution, attributes)
         except OSError as error:
             warnings.warn(f"could not write the reference cache file {self.path}: {error}", CacheWarning, stacklevel=3)
 
     def _load(self):
-        from pdes.fem.solution import FEMSolution  # scikit-fem loads only when a solution is needed
-
         path = self.path
         if not path.exists():
             return None
         try:
-            arrays, attributes = load_arrays(path)
-            if attributes.get("key") != self.key:
-                raise UnusableCacheFile("it holds another reference")
-            return FEMSolution.from_stored(arrays, json.loads(attributes["description"]))
-        except (UnusableCacheFile, KeyError, ValueError) as error:
+            return load_solution(path, self.key)
+        except UnusableCacheFile as error:
             warnings.warn(f"reference cache file {path} is unusable ({error}); recomputing", CacheWarning, stacklevel=3)
             return None
-
-
-VERSIONED_PACKAGES = ("pinn", "scikit-fem", "numpy", "scipy", "h5py", "torch")
-"""Packages whose versions a cache file records."""
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _plain(value: object, numbers_as_floats: bool = False) -> object:
-    """``value`` as JSON-able dicts, lists, numbers, strings, booleans and None; ValueError otherwise.
-
-    With ``numbers_as_floats`` integers become floats, so that ``re=100`` and ``re=100.0``
-    give the same cache key.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v, numbers_as_floats) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, numbers_as_floats) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value) if numbers_as_floats else int(value)
-    if isinstance(value, float | str | bool) or value is None:
-        return value
-    raise ValueError(f"reference parameters must be numbers, strings or lists of them, got {value!r}")
-
-
-def _code_digest(module: str) -> str:
-    """SHA-256 of the source of ``module`` and of every module of ``pdes.fem``."""
-    spec = importlib.util.find_spec(module)
-    fem = Path(__file__).parent / "fem"
-    files = sorted({Path(spec.origin), *fem.glob("*.py")})
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()

@@ -5,7 +5,7 @@ With ``g_k = ‖∇_θ L_k‖`` the gradient norm of term k's loss (before any w
     λ̂_k = Σ_j g_j / g_k,        λ_k ← α λ_k + (1 − α) λ̂_k,     α = MOMENTUM
 
 so that every weighted term pulls on the parameters about equally hard. The solver updates
-every ``Config.balance_every`` Adam steps (starting at step 0 from λ = 1) and minimizes
+every ``Config.balance_every`` Adam steps (``pinn.callbacks.Balance``, starting at step 0 from λ = 1) and minimizes
 ``Σ_k w_k λ_k L_k`` with ``w_k`` the Term's own weight; L-BFGS keeps the last weights. A term
 whose gradient norm is zero or not finite keeps its weight, so the weights stay finite and
 positive (every λ̂_k ≥ 1).
@@ -14,7 +14,7 @@ positive (every λ̂_k ≥ 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -31,17 +31,14 @@ def gradient_norm(loss: Tensor, parameters: Sequence[Tensor]) -> float:
     return math.sqrt(float(sum(squares))) if squares else 0.0
 
 
-class GradNormBalance:
-    """The weights ``λ_k`` of the terms ``names``, all 1 at the start."""
-
-    def __init__(self, names: Iterable[str]):
-        self.weights = dict.fromkeys(names, 1.0)
-
-    def update(self, losses: Mapping[str, Tensor], parameters: Sequence[Tensor]) -> dict[str, float]:
-        """One update from the terms' current ``losses``; returns the gradient norms ``g_k``."""
-        norms = {name: gradient_norm(loss, parameters) for name, loss in losses.items()}
-        usable = {name: g for name, g in norms.items() if math.isfinite(g) and g > 0}
-        total = sum(usable.values())
-        for name, g in usable.items():
-            self.weights[name] = MOMENTUM * self.weights[name] + (1 - MOMENTUM) * total / g
-        return norms
+def updated_weights(
+    weights: Mapping[str, float], losses: Mapping[str, Tensor], parameters: Sequence[Tensor]
+) -> dict[str, float]:
+    """The weights after one update (module docstring) from the terms' current ``losses``."""
+    norms = {name: gradient_norm(loss, parameters) for name, loss in losses.items()}
+    usable = {name: g for name, g in norms.items() if math.isfinite(g) and g > 0}
+    total = sum(usable.values())
+    updated = dict(weights)
+    for name, g in usable.items():
+        updated[name] = MOMENTUM * weights[name] + (1 - MOMENTUM) * total / g
+    return updated

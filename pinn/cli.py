@@ -1,14 +1,16 @@
 """The ``pinn`` command, a thin layer over the Python API.
 
     pinn list
-    pinn solve PROBLEM [--param k=v] [--steps N] [--lbfgs-steps M] [--batch B] [--sampler S]
-                       [--norm N] [--width W] [--depth D] [--activation A] [--lr LR]
-                       [--device auto|cpu|cuda] [--dtype float32|float64] [--seed S] [--out DIR]
+    pinn solve PROBLEM [--config FILE.toml] [--param k=v] [--steps N] [--lbfgs-steps M] [--batch B]
+                       [--sampler S] [--norm N] [--width W] [--depth D] [--activation A] [--lr LR]
+                       [--lr-decay F] [--device auto|cpu|cuda] [--dtype float32|float64] [--seed S]
+                       [--eval-every M] [--eval-points N] [--out DIR]
                        [--pool N|fresh] [--base-sampler S] [--refresh-every M] [--candidates C]
                        [--rad-k K] [--rad-c C] [--rar-add A] [--replicates R] [--statistics-every M]
                        [--fourier-features] [--fourier-scale SIGMA] [--modified-mlp]
                        [--balance-every M] [--local-norm-stats] [--shared-points]
                        [--engine auto|forward|autograd] [--compile] [--warm-start DIR] [--vtk]
+      (a flag for each field of pinn.Config, same name with - for _; --no-FLAG for a bool)
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,9 +35,8 @@ import pinn
 import pinn.distributed
 import pinn.studies
 import pinn.vtk
-from pinn.config import DEVICES, DTYPES
-from pinn.derivatives import ENGINES
-from pinn.nn import NORMS
+from pinn.choices import NORMS
+from pinn.config import SETTING_TYPES, Config, choices_of, read_toml
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -66,54 +68,24 @@ def parse_params(items: Sequence[str]) -> dict[str, object]:
 
 
 def add_solver_options(parser: argparse.ArgumentParser) -> None:
-    """The options of ``pinn solve`` (and of studies, which run many solves)."""
+    """The options of ``pinn solve`` (and of studies, which run many solves): ``--param`` and a flag per Config field.
+
+    A field ``lr_decay`` gives ``--lr-decay``, its doc the help; a bool field gives ``--flag``/``--no-flag``,
+    a field with fixed choices lists them as its metavar (Config checks the value).
+    """
     parser.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
-    parser.add_argument("--steps", type=int, help="Adam steps")
-    parser.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam")
-    parser.add_argument("--batch", type=int, help="points per term per step")
-    parser.add_argument("--sampler", help="quadrature rule")
-    parser.add_argument("--norm", help=f"normalization after each hidden linear layer: {', '.join(NORMS)}")
-    parser.add_argument("--width", type=int, help="hidden units per layer")
-    parser.add_argument("--depth", type=int, help="hidden layers")
-    parser.add_argument("--activation", help="tanh, sin or gelu")
-    parser.add_argument("--lr", type=float, help="initial Adam learning rate")
-    parser.add_argument("--device", choices=DEVICES)
-    parser.add_argument("--dtype", choices=list(DTYPES))
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--fourier-features", action=argparse.BooleanOptionalAction, help="random Fourier features")
-    parser.add_argument("--fourier-scale", type=float, metavar="SIGMA", help="std of the Fourier frequencies")
-    parser.add_argument(
-        "--modified-mlp", action=argparse.BooleanOptionalAction, help="hidden layers gate between two encoders"
-    )
-    parser.add_argument("--pool", type=pool_size, metavar="N|fresh", help="collocation pool size (samplers pool, rar)")
-    parser.add_argument("--base-sampler", help="rule that fills a pool or draws candidates (pool, rad, rar)")
-    parser.add_argument("--refresh-every", type=int, metavar="M", help="steps between resamplings (rad, rar)")
-    parser.add_argument("--candidates", type=int, help="candidate points per resampling (rad, rar)")
-    parser.add_argument("--rad-k", type=float, help="rad density exponent k in |r|^k/mean + c")
-    parser.add_argument("--rad-c", type=float, help="rad density offset c in |r|^k/mean + c")
-    parser.add_argument("--rar-add", type=int, help="points rar adds to its pool per resampling")
-    parser.add_argument("--replicates", type=int, help="independent draws per quadrature statistic")
-    parser.add_argument("--statistics-every", type=int, metavar="M", help="steps between quadrature statistics")
-    parser.add_argument(
-        "--balance-every", type=int, metavar="M", help="steps between gradient-norm loss balancing (0: off)"
-    )
-    parser.add_argument(
-        "--local-norm-stats",
-        action="store_true",
-        default=None,
-        help="under torchrun: BatchNorm statistics of each process's batch, not of the global batch",
-    )
-    parser.add_argument(
-        "--shared-points",
-        action=argparse.BooleanOptionalAction,
-        help="terms on one region share each step's batch and one derivative pass",
-    )
-    parser.add_argument(
-        "--engine", choices=ENGINES, help="derivative engine: forward jets, nested autograd, or auto (forward if known)"
-    )
-    parser.add_argument(
-        "--compile", action=argparse.BooleanOptionalAction, help="torch.compile the training loss (forward engine)"
-    )
+    for field in dataclasses.fields(Config):
+        options: dict[str, object] = {"help": field.metadata["doc"]}
+        kinds = SETTING_TYPES[field.name]
+        if kinds == (bool,):
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = FLAG_TYPES[kinds]
+            choices = choices_of(field)
+            metavar = "{" + ",".join(choices) + "}" if choices is not None else field.metadata["metavar"]
+            if metavar is not None:
+                options["metavar"] = metavar
+        parser.add_argument("--" + field.name.replace("_", "-"), **options)
 
 
 def pool_size(text: str) -> int | str:
@@ -126,40 +98,25 @@ def pool_size(text: str) -> int | str:
         raise UsageError(f"--pool expects a number of points or 'fresh', got '{text}'") from None
 
 
+FLAG_TYPES: dict[tuple[type, ...], Callable[[str], object]] = {
+    (int,): int,
+    (float,): float,
+    (str,): str,
+    (int, str): pool_size,
+}
+"""The types of Config fields (``pinn.config.SETTING_TYPES``) → the parser of their flag's value."""
+
+
 def solver_settings(args: argparse.Namespace) -> dict[str, object]:
     """The Config fields given on the command line."""
-    names = (
-        "steps",
-        "lbfgs_steps",
-        "batch",
-        "sampler",
-        "norm",
-        "width",
-        "depth",
-        "activation",
-        "lr",
-        "device",
-        "dtype",
-        "seed",
-        "fourier_features",
-        "fourier_scale",
-        "modified_mlp",
-        "pool",
-        "base_sampler",
-        "refresh_every",
-        "candidates",
-        "rad_k",
-        "rad_c",
-        "rar_add",
-        "replicates",
-        "statistics_every",
-        "balance_every",
-        "local_norm_stats",
-        "shared_points",
-        "engine",
-        "compile",
-    )
+    names = (field.name for field in dataclasses.fields(Config))
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def file_and_flags(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, object]]:
+    """The settings and problem parameters of ``--config FILE`` (if given), overridden by the flags and ``--param``."""
+    settings, params = read_toml(args.config) if args.config is not None else ({}, {})
+    return {**settings, **solver_settings(args)}, {**params, **parse_params(args.param)}
 
 
 def results_table(report: dict) -> str:
@@ -182,14 +139,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    problem = pdes.get(args.problem, **parse_params(args.param))
+    settings, params = file_and_flags(args)
+    problem = pdes.get(args.problem, **params)
     if args.resume is not None and args.out not in (None, args.resume):
         raise UsageError("--resume DIR continues the run in DIR; leave out --out or give the same directory")
     out = args.resume if args.resume is not None else args.out
     if args.vtk and out is None:
         raise UsageError("--vtk writes into the run's directory; give --out DIR")
     warm_start = pinn.load(args.warm_start).model.state_dict() if args.warm_start is not None else None
-    settings = solver_settings(args)
     result = pinn.solve(problem, out=out, resume=args.resume is not None, warm_start=warm_start, **settings)
     if not pinn.distributed.current().main:
         return 0
@@ -238,6 +195,9 @@ def build_parser() -> Parser:
     commands.add_parser("list", help="list the registered problems").set_defaults(run=cmd_list)
     solve = commands.add_parser("solve", help="train a PINN for a problem")
     solve.add_argument("problem")
+    solve.add_argument(
+        "--config", metavar="FILE", help="TOML file of settings (the flags' names) and [params]; flags override it"
+    )
     add_solver_options(solve)
     solve.add_argument("--out", help="directory for report.json and run.h5")
     solve.add_argument("--resume", metavar="DIR", help="continue the unfinished run in DIR")

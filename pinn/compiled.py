@@ -1,45 +1,31 @@
-"""``--compile``: the training loss of a step through ``torch.compile`` (inductor).
+"""``--compile``: the term losses of a step through ``torch.compile`` (inductor).
 
-The compiled function is ``pinn.batch_statistics.step_losses``; its backward is compiled
-with it. Only the forward engine compiles: the autograd engine differentiates the network
-twice (``create_graph``), which compiled graphs do not support; so with ``--compile`` the
-solver runs every term on the forward engine (``auto`` would give first-order terms to
-autograd). The network's jet compiles whole; an output transform's own derivatives stay
-eager (``pinn.derivatives``: an affine transform's Taylors, or autograd over any other).
+The compiled function is the step plan's ``StepPlan.term_losses`` (``pinn.plan``); its
+backward is compiled with it. The plan settles what the residuals read and the engines
+eagerly, on the first batch, before the first compiled call. Only the forward engine
+compiles: the autograd engine differentiates the network twice (``create_graph``), which
+compiled graphs do not support, so under ``compile`` the plan runs every term on the
+forward engine (``auto`` would give first-order terms to autograd). The network's jet
+compiles whole; an output transform's own derivatives stay eager (``pinn.derivatives``: an
+affine transform's Taylors, or autograd over any other).
 
 On the CPU inductor writes C++ kernels and builds them with the system's C++ compiler, so
-one is required. Compilation happens at the first step and takes about a minute or more
-on a small CPU; later runs reuse torch's on-disk cache.
+one is required (``pinn.choices.check_compile_available`` checks, when the Config is made).
+Compilation happens at the first step and takes about a minute or more on a small CPU;
+later runs reuse torch's on-disk cache.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 
 import torch
 
-from pinn.batch_statistics import step_losses
+from pinn.choices import COMPILERS  # re-exported; pinn.choices.check_compile_available uses them
 
-COMPILERS = ("g++", "clang++", "c++")
-"""C++ compilers inductor can use on the CPU when ``CXX`` is not set."""
-
-
-def check_compile_available(engine: str) -> None:
-    """Raise ``ValueError`` (one line) when ``--compile`` cannot work: autograd engine, or no C++ compiler."""
-    if engine == "autograd":
-        raise ValueError(
-            "--compile needs the forward engine (engine auto or forward); autograd's double backward does not compile"
-        )
-    names = (os.environ["CXX"],) if os.environ.get("CXX") else COMPILERS
-    if not any(shutil.which(name) for name in names):
-        raise ValueError(
-            f"--compile needs a C++ compiler for torch.compile on the CPU (none of {', '.join(names)} found); "
-            "install one or run without --compile"
-        )
+__all__ = ["COMPILERS", "compiled"]
 
 
-def compiled_step_losses(backend: str = "inductor") -> Callable:
-    """``step_losses`` compiled by ``torch.compile`` with ``backend`` (the tests use ``aot_eager``)."""
-    return torch.compile(step_losses, backend=backend)
+def compiled(function: Callable, backend: str = "inductor") -> Callable:
+    """``function`` through ``torch.compile`` with ``backend`` (``inductor``; the tests use ``aot_eager``)."""
+    return torch.compile(function, backend=backend)

@@ -1,20 +1,39 @@
-"""Solver settings: one dataclass, validated, the ``config`` block of report.json."""
+"""Solver settings: one dataclass, validated, the ``config`` block of report.json, a TOML file.
+
+Each setting is declared once, as a field of ``Config`` made by ``setting``: its default, its
+one-line doc, its fixed choices and its flag's metavar. The ``pinn`` command's flags and their
+``--help`` come from the fields (``lr_decay`` → ``--lr-decay``, ``pinn.cli.add_solver_options``);
+``Config.to_toml`` writes a run's settings (and its problem parameters as a ``[params]`` table)
+and ``read_toml`` reads and type-checks such a file (``pinn solve PROBLEM --config run.toml``).
+This module imports nothing of the solver's engines (``pinn.choices`` names their choices).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import json
+import numbers
+import re
+import tomllib
+import typing
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 import samplers
-from pinn.compiled import check_compile_available
-from pinn.derivatives import ENGINES
-from pinn.nn import ACTIVATIONS, BATCH_COUPLED_NORMS, NORMS, check_choice
+from pinn.choices import (
+    ACTIVATIONS,
+    BATCH_COUPLED_NORMS,
+    DEVICES,
+    DTYPES,
+    ENGINES,
+    NORMS,
+    check_choice,
+    check_compile_available,
+)
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-DEVICES = ("auto", "cpu", "cuda")
 SAMPLER_OPTIONS = {
     "pool": "size",
     "base_sampler": "base",
@@ -25,6 +44,24 @@ SAMPLER_OPTIONS = {
     "rar_add": "add",
 }
 """Config field → option of the rules (``samplers.options``) that take it."""
+
+
+def setting(
+    default: object,
+    doc: str,
+    *,
+    choices: Collection[str] | Callable[[], Collection[str]] | None = None,
+    metavar: str | None = None,
+) -> typing.Any:
+    """A Config field: ``default``, one-line ``doc`` (its flag's help), fixed ``choices`` or a function giving them,
+    and the flag's ``metavar``."""
+    return dataclasses.field(default=default, metadata={"doc": doc, "choices": choices, "metavar": metavar})
+
+
+def choices_of(field: dataclasses.Field) -> tuple[str, ...] | None:
+    """The valid values of a Config field with fixed choices, else ``None``."""
+    choices = field.metadata["choices"]
+    return tuple(choices() if callable(choices) else choices) if choices is not None else None
 
 
 @dataclass(frozen=True)
@@ -53,45 +90,55 @@ class Config:
     ``shared_points`` evaluates the terms on one region (e.g. the momentum and continuity
     equations on the domain) at one shared batch per step instead of a batch each, and their
     residuals in one derivative pass (``pinn.solver``).
-    ``engine`` computes the residuals' derivatives (``pinn.loss.derivative_engine``: ``auto``,
+    ``engine`` computes the residuals' derivatives (``pinn.plan.StepPlan``: ``auto``,
     ``forward`` or ``autograd``); ``compile`` runs the training loss through ``torch.compile``
     (``pinn.compiled``).
     """
 
-    steps: int = 5000
-    lbfgs_steps: int = 500
-    batch: int = 4096
-    sampler: str = "sobol"
-    norm: str = "none"
-    width: int = 64
-    depth: int = 4
-    activation: str = "tanh"
-    fourier_features: bool = False
-    fourier_scale: float = 1.0
-    modified_mlp: bool = False
-    lr: float = 1e-3
-    lr_decay: float = 0.01
-    device: str = "auto"
-    dtype: str = "float32"
-    seed: int = 0
-    eval_every: int = 250
-    eval_points: int = 8192
-    replicates: int = 32
-    pool: int | str = "fresh"
-    base_sampler: str = "uniform"
-    refresh_every: int = 500
-    candidates: int = 16384
-    rad_k: float = 1.0
-    rad_c: float = 1.0
-    rar_add: int = 64
-    statistics_every: int = 0
-    balance_every: int = 0
-    local_norm_stats: bool = False
-    shared_points: bool = False
-    engine: str = "auto"
-    compile: bool = False
+    steps: int = setting(5000, "Adam steps")
+    lbfgs_steps: int = setting(500, "L-BFGS iterations after Adam, on one fixed batch")
+    batch: int = setting(4096, "points per term per step (per process under torchrun)")
+    sampler: str = setting("sobol", "quadrature rule", choices=samplers.names)
+    norm: str = setting("none", "normalization after each hidden linear layer", choices=NORMS)
+    width: int = setting(64, "hidden units per layer")
+    depth: int = setting(4, "hidden layers")
+    activation: str = setting("tanh", "activation of the hidden layers", choices=ACTIVATIONS)
+    fourier_features: bool = setting(False, "random Fourier features of the coordinates")
+    fourier_scale: float = setting(1.0, "std of the Fourier frequencies", metavar="SIGMA")
+    modified_mlp: bool = setting(False, "hidden layers gate between two encoders (modified MLP)")
+    lr: float = setting(1e-3, "initial Adam learning rate")
+    lr_decay: float = setting(0.01, "the learning rate decays exponentially to lr * lr_decay at the last Adam step")
+    device: str = setting("auto", "where to train (auto: CUDA when available)", choices=DEVICES)
+    dtype: str = setting("float32", "floating-point precision", choices=DTYPES)
+    seed: int = setting(0, "seed of every random stream")
+    eval_every: int = setting(250, "steps between evaluations against the reference (and checkpoints)", metavar="M")
+    eval_points: int = setting(8192, "fixed points of the domain the errors are measured at")
+    replicates: int = setting(32, "independent draws per quadrature statistic")
+    pool: int | str = setting(
+        "fresh", "collocation pool size, or fresh: a new draw every step (pool, rar)", metavar="N|fresh"
+    )
+    base_sampler: str = setting("uniform", "rule that fills a pool or draws candidates (pool, rad, rar)")
+    refresh_every: int = setting(500, "steps between resamplings (rad, rar)", metavar="M")
+    candidates: int = setting(16384, "candidate points per resampling (rad, rar)")
+    rad_k: float = setting(1.0, "rad density exponent k in |r|^k/mean + c")
+    rad_c: float = setting(1.0, "rad density offset c in |r|^k/mean + c")
+    rar_add: int = setting(64, "points rar adds to its pool per resampling")
+    statistics_every: int = setting(0, "steps between quadrature statistics (0: only at the end)", metavar="M")
+    balance_every: int = setting(0, "steps between gradient-norm loss balancing (0: off)", metavar="M")
+    local_norm_stats: bool = setting(
+        False, "under torchrun: BatchNorm statistics of each process's batch, not of the global batch"
+    )
+    shared_points: bool = setting(False, "terms on one region share each step's batch and one derivative pass")
+    engine: str = setting(
+        "auto", "derivative engine: forward jets, nested autograd, or auto (forward where it applies)", choices=ENGINES
+    )
+    compile: bool = setting(False, "torch.compile the training loss (forward engine)")
 
     def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            choices = choices_of(field)
+            if choices is not None:
+                check_choice(field.name, getattr(self, field.name), choices)
         for name in ("batch", "width", "depth", "eval_every", "eval_points", "replicates"):
             _require(getattr(self, name) >= 1, f"{name} must be a positive integer, got {getattr(self, name)}")
         for name in ("steps", "lbfgs_steps"):
@@ -100,17 +147,12 @@ class Config:
         _require(
             self.lr > 0 and 0 < self.lr_decay <= 1, f"need lr > 0 and 0 < lr_decay <= 1, got {self.lr}, {self.lr_decay}"
         )
-        check_choice("sampler", self.sampler, dict.fromkeys(samplers.names()))
-        check_choice("norm", self.norm, NORMS)
         _require(
             self.norm not in BATCH_COUPLED_NORMS or self.batch >= 2,
             f"norm '{self.norm}' normalizes over the batch of points and needs batch >= 2, got {self.batch}; "
             f"use a larger batch or a pointwise norm ({', '.join(n for n in NORMS if n not in BATCH_COUPLED_NORMS)})",
         )
-        check_choice("activation", self.activation, ACTIVATIONS)
         _require(self.fourier_scale > 0, f"fourier_scale must be positive, got {self.fourier_scale}")
-        check_choice("device", self.device, dict.fromkeys(DEVICES))
-        check_choice("dtype", self.dtype, DTYPES)
         _require(self.statistics_every >= 0, f"statistics_every must be zero or more, got {self.statistics_every}")
         _require(self.balance_every >= 0, f"balance_every must be zero or more, got {self.balance_every}")
         _require(
@@ -118,7 +160,6 @@ class Config:
             f"local_norm_stats applies to batch-coupled norms ({', '.join(BATCH_COUPLED_NORMS)}), not '{self.norm}'",
         )
         self.check_sampler_options()
-        check_choice("engine", self.engine, ENGINES)
         if self.compile:
             check_compile_available(self.engine)
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -127,10 +168,7 @@ class Config:
     @classmethod
     def build(cls, defaults: Mapping[str, object], settings: Mapping[str, object]) -> Config:
         """Config from the class defaults, then ``defaults`` (the problem's), then ``settings``."""
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(settings) - valid)
-        if unknown:
-            raise ValueError(f"unknown setting '{unknown[0]}'; valid settings: {', '.join(sorted(valid))}")
+        check_names(settings)
         merged = {**defaults, **{k: v for k, v in settings.items() if v is not None}}
         return cls(**merged)
 
@@ -156,9 +194,24 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def to_toml(self, params: Mapping[str, object] | None = None) -> str:
+        """TOML text of every setting, and of ``params`` as a ``[params]`` table, that ``read_toml`` reads back.
+
+        ``Config.build({}, read_toml(path)[0])`` equals this Config, and ``read_toml(path)[1]``
+        equals ``params`` less its ``None`` values (left out: TOML has no null, and a parameter
+        left out takes the problem's default). Each setting's line ends with its doc as a comment.
+        """
+        lines = [
+            f"{f.name} = {toml_value(getattr(self, f.name))}  # {f.metadata['doc']}" for f in dataclasses.fields(self)
+        ]
+        if params is not None:
+            lines += ["", "[params]"]
+            lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in params.items() if value is not None]
+        return "\n".join(lines) + "\n"
+
     @property
     def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
+        return getattr(torch, self.dtype)
 
     @property
     def torch_device(self) -> torch.device:
@@ -170,3 +223,78 @@ class Config:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    name: typing.get_args(hint) or (hint,) for name, hint in typing.get_type_hints(Config).items()
+}
+"""Config field → the types its annotation allows (``int | str`` → ``(int, str)``)."""
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def check_names(names: Iterable[str], source: str = "") -> None:
+    """Raise ``ValueError`` (one line, prefixed by ``source``) for the first name that is no Config field."""
+    unknown = sorted(set(names) - set(SETTING_TYPES))
+    if unknown:
+        raise ValueError(f"{source}unknown setting '{unknown[0]}'; valid settings: {', '.join(sorted(SETTING_TYPES))}")
+
+
+def read_toml(path: str | Path) -> tuple[dict[str, object], dict[str, object]]:
+    """The settings (top-level keys: Config fields) and problem parameters (table ``[params]``) of a TOML file.
+
+    Each setting must have its field's type (an integer also for a float field, made a float;
+    ``true``/``false`` only for a bool field); anything wrong raises ``ValueError`` in one line
+    that names the file: unreadable or invalid TOML, an unknown key (listing the valid ones),
+    or a value of the wrong type (naming the expected one). Values are checked by ``Config``.
+    """
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as error:
+        raise ValueError(f"cannot read config file {path}: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"config file {path} is not valid TOML: {error}") from None
+    params = data.pop("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: params must be a table [params] of problem parameters, got {toml_shown(params)}")
+    check_names(data, f"{path}: ")
+    return {name: typed(name, value, path) for name, value in data.items()}, params
+
+
+def typed(name: str, value: object, path: str | Path) -> object:
+    """``value`` of setting ``name`` if its type fits the field (an int made a float for a float field)."""
+    allowed = SETTING_TYPES[name]
+    if type(value) in allowed:
+        return value
+    if type(value) is int and float in allowed:
+        return float(value)
+    expected = " or ".join(TYPE_NAMES[kind] for kind in allowed)
+    raise ValueError(f"{path}: setting '{name}' must be {expected}, got {toml_shown(value)}")
+
+
+def toml_value(value: object) -> str:
+    """``value`` (bool, int, float, str, or a list or tuple of these) as a TOML value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))  # the shortest text that reads back to the same float; inf and nan too
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")  # a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise ValueError(f"cannot write {value!r} ({type(value).__name__}) to a TOML file")
+
+
+def toml_key(key: str) -> str:
+    """``key`` bare where TOML allows it, else quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
+
+
+def toml_shown(value: object) -> str:
+    """A value read from TOML as its TOML text, or its kind (a table, a date) where it has no short one."""
+    try:
+        return toml_value(value)
+    except ValueError:
+        return "a table" if isinstance(value, dict) else f"a {type(value).__name__}"

@@ -3,8 +3,9 @@
 An engine offers ``points`` and ``derivative(field, wrt)`` (see ``pdes.problem.Derivatives``).
 ``AutogradDerivatives`` (nested reverse mode) is the reference and works for any model;
 ``ForwardDerivatives`` carries exactly the derivatives a residual reads forward through the
-backbones of ``pinn.nn`` in one stacked pass (``pinn.jets``). ``ENGINES`` names the choices
-(``auto``: the forward engine where it knows the model, else autograd).
+network in one stacked pass (``pinn.jets``), for any module all of whose layers have jet
+rules (``forward_parts``). ``pinn.choices.ENGINES`` names the choices (``auto``: the forward
+engine where it knows the model, else autograd).
 Every derivative is a derivative of each point's own output. For pointwise models
 ``grad(u.sum(), x)`` row i is ``∂u(x_i)/∂x_i`` exactly. A model that couples the points of a
 batch (BatchNorm in training mode) is first made pointwise by ``pointwise``: its batch
@@ -18,20 +19,19 @@ from functools import partial
 
 import torch
 
-from pdes.affine import AffineTransform
 from pdes.problem import Derivatives
 from pdes.taylor import Taylor
-from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of, product, taylor_jet
-from pinn.nn import MLP, BatchStatistics
+from pdes.transforms import AffineTransform
+from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of, product, taylor_jet, unknown_layer
+from pinn.nn import BatchStatistics
 from pinn.transformed import Transformed
 
 Tensor = torch.Tensor
 Key = tuple[int, Wrt]
 """``(field, wrt)``: a derivative as ``Derivatives.derivative`` names it."""
 Transform = Callable[[Tensor, Tensor], Tensor]
-
-
-ENGINES = ("auto", "forward", "autograd")
+Parts = tuple[torch.nn.Module, Transform | None, Sequence[BatchStatistics] | None]
+"""``(network, transform, statistics)``: a model as the forward engine takes it (``forward_parts``)."""
 
 
 def pointwise(model: Callable[[Tensor], Tensor], points: Tensor) -> Callable[[Tensor], Tensor]:
@@ -127,7 +127,7 @@ class PointDerivatives:
 
 
 class ForwardDerivatives:
-    """The ``needed`` derivatives of an ``MLP`` (optionally ``Transformed``) by one forward jet pass.
+    """The ``needed`` derivatives of a model the forward engine knows (``forward_parts``) by one forward jet pass.
 
     The network's jet (``pinn.jets.network_jet``) carries the value, the first derivatives
     and only the second derivatives (pure or mixed) that ``needed`` names, for every field at
@@ -149,14 +149,11 @@ class ForwardDerivatives:
             values = pointwise(model, self.points)(self.points)
             self._values = {(k, wrt): values[:, k] for k, wrt in self.needed}
             return
-        parts = forward_parts(model)
-        if parts is None:
-            raise ValueError(
-                f"the forward engine knows pinn.nn.MLP backbones (with an optional output transform), "
-                f"not {type(model).__name__}; use engine 'auto' or 'autograd'"
-            )
+        parts = _parts_or_reason(model)
+        if isinstance(parts, str):
+            raise ValueError(f"the forward engine does not know this model: {parts}; use engine 'auto' or 'autograd'")
         network, transform, statistics = parts
-        if network.couples_points and statistics is None:
+        if getattr(network, "couples_points", False) and statistics is None:
             statistics = network.batch_statistics(self.points)
         jet = network_jet(network, self.points, self.layout, statistics)
         if transform is not None and not isinstance(transform, AffineTransform):
@@ -184,24 +181,33 @@ def channel_sum(jet: Tensor, channels: Sequence[int], field: int) -> Tensor:
     return total
 
 
-def forward_parts(
-    model: Callable[[Tensor], Tensor],
-) -> tuple[MLP, Transform | None, Sequence[BatchStatistics] | None] | None:
+def forward_parts(model: Callable[[Tensor], Tensor]) -> Parts | None:
     """``(network, transform, statistics)`` of a model the forward engine knows, else None.
 
-    Known: an ``MLP``, a ``Transformed`` ``MLP``, or either bound by ``functools.partial`` to
-    ``statistics`` only (as ``pinn.batch_statistics.step_losses`` does).
+    Known: a ``torch.nn.Module`` all of whose layers have jet rules (``pinn.jets.unknown_layer``:
+    ``pinn.nn``'s layers and backbones, ``Sequential`` of ``Linear`` and smooth activations),
+    optionally ``Transformed``, either bound by ``functools.partial`` to ``statistics`` only
+    (as ``pinn.plan.StepPlan.losses`` does).
     """
+    parts = _parts_or_reason(model)
+    return None if isinstance(parts, str) else parts
+
+
+def _parts_or_reason(model: Callable[[Tensor], Tensor]) -> Parts | str:
+    """``forward_parts(model)``, or instead of None the reason, in a few words naming the unknown part."""
     statistics = None
     if isinstance(model, partial):
         if model.args or set(model.keywords) != {"statistics"}:
-            return None
+            return "a functools.partial that binds more than the batch statistics"
         model, statistics = model.func, model.keywords["statistics"]
     transform = None
     if type(model) is Transformed:
         model, transform = model.network, model.transform
-    if type(model) is not MLP:
-        return None
+    if not isinstance(model, torch.nn.Module):
+        return f"{type(model).__name__} is not a torch.nn.Module"
+    unknown = unknown_layer(model)
+    if unknown is not None:
+        return f"no jet rule for the layer {unknown}"
     return model, transform, statistics
 
 

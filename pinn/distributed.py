@@ -1,7 +1,7 @@
 """Training on several processes: torch.distributed glue for ``torchrun … -m pinn solve``.
 
 Every process (rank ``r`` of ``R``) draws its own quadrature of every term from streams
-derived from the seed and its rank (``pinn.solver.stream_generators``). Each rank's weights
+derived from the seed and its rank (``pinn.state.stream_generators``). Each rank's weights
 sum to 1, so with equal batches the mean of the ranks' losses is the loss of the quadrature
 over the union of their points, with weights ``w_i / R``:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -34,8 +34,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from pdes.problem import Problem
 from pinn.nn import BatchNorm
+from pinn.plan import StepPlan
 from samplers.quadrature import Quadrature
 
 Tensor = torch.Tensor
@@ -146,27 +146,22 @@ def synchronize_batch_norms(model: nn.Module) -> None:
             module.sum_over_processes = sum_over_processes
 
 
-Losses = Callable[[nn.Module, Problem, Mapping[str, Quadrature]], dict[str, Tensor]]
-"""``(model, problem, batches) ↦ {term: Σ_i w_i r(x_i)²}``, as ``pinn.batch_statistics.step_losses``."""
-
-
 class StepLosses(nn.Module):
-    """``batches ↦ losses(model, problem, batches)`` as a module, for DDP to wrap."""
+    """``batches ↦ plan.losses(model, batches)`` as a module, for DDP to wrap (``pinn.plan.StepPlan``)."""
 
-    def __init__(self, model: nn.Module, problem: Problem, losses: Losses):
+    def __init__(self, model: nn.Module, plan: StepPlan):
         super().__init__()
         self.model = model
-        self.problem = problem
-        self.losses = losses
+        self.plan = plan
 
     def forward(self, batches: Mapping[str, Quadrature]) -> dict[str, Tensor]:
-        return self.losses(self.model, self.problem, batches)
+        return self.plan.losses(self.model, batches)
 
 
 def parallel_losses(
-    model: nn.Module, problem: Problem, losses: Losses, processes: Processes, local_norm_stats: bool = False
+    model: nn.Module, plan: StepPlan, processes: Processes, local_norm_stats: bool = False
 ) -> DistributedDataParallel | None:
-    """DDP around ``StepLosses(model, problem, losses)``, with synchronized BatchNorm statistics unless
+    """DDP around ``StepLosses(model, plan)``, with synchronized BatchNorm statistics unless
     ``local_norm_stats``; None for a single process.
 
     Buffers are not broadcast at each forward: BatchNorm running averages are the same on
@@ -176,7 +171,7 @@ def parallel_losses(
         return None
     if not local_norm_stats:
         synchronize_batch_norms(model)
-    return DistributedDataParallel(StepLosses(model, problem, losses), forward_sync_buffers=False)
+    return DistributedDataParallel(StepLosses(model, plan), forward_sync_buffers=False)
 
 
 def combine_statistics(per_rank: list[dict[str, dict]], batch: int) -> dict[str, dict]:

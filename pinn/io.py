@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
+
+from pdes.files import atomic_write  # the project's one atomic writer, used here and by pinn.vtk, pinn.studies
 
 FORMAT = "pinn-run-1"
 
@@ -29,22 +30,14 @@ class CorruptRunFile(ValueError):
     """A run file that cannot be read whole."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temp file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, atomically."""
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
 
 def write_json(path: Path, data: Mapping) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    atomic_write(Path(path), lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def ensure_writable_dir(path: Path) -> Path:

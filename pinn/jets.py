@@ -18,23 +18,31 @@ a jet to the jet of the layer's output, exactly:
     product     g = p·q:      g_i = p_i q + p q_i,  g_S = p_S q + p q_S + Σ_{(i,j)∈S} (p_i q_j + p_j q_i)
     mean        over units:   channel by channel (it is linear)
 
-Norms, Fourier features and the modified MLP's gates are compositions of these
-(``network_jet``). The parameter gradient of anything built from a jet comes from ordinary
-backward through these rules; ``linear`` and ``elementwise``, where the time goes, have
-their backward written out (``_Linear``, ``_Elementwise``), fewer and larger operations
-than autograd would record.
+Every layer maps the jet of its input to the jet of its output (``layer_jet``): the layers
+of ``pinn.nn`` by their own ``jet`` method, written next to their ``forward`` from these
+rules, and a few ``torch.nn`` layers by ``TORCH_JETS`` (``Linear``, ``Identity``, ``Tanh``,
+``Sigmoid``, ``SiLU``, ``GELU``, and ``Sequential`` of known layers). A network is known to
+the forward engine when all its layers are (``unknown_layer``). ``ReLU`` and other
+piecewise-linear activations have no rule: their second derivative is zero wherever it
+exists, which makes a second-order residual meaningless rather than cheap, so such a model
+is left to autograd (engine ``auto``) or refused (engine ``forward``).
+
+The parameter gradient of anything built from a jet comes from ordinary backward through
+these rules; ``linear`` and ``elementwise``, where the time goes, have their backward
+written out (``_Linear``, ``_Elementwise``), fewer and larger operations than autograd
+would record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import torch
+from torch import nn
 
 from pdes.taylor import Taylor
-from pinn.nn import EPS, GROUPS, MLP, BatchNorm, BatchStatistics, GroupNorm, LayerNorm, RMSNorm
 
 Tensor = torch.Tensor
 Pair = tuple[int, int]
@@ -127,15 +135,12 @@ class Layout:
         return 1 + len(self.first)
 
 
-def coordinates_jet(z: Tensor, scale: Tensor, layout: Layout) -> Tensor:
-    """The jet ``(C, N, d)`` of ``z = scale·x + shift`` (per coordinate) with value ``z`` ``(N, d)``.
-
-    ``∂z/∂x_i`` is ``scale_i`` in column ``i``; second derivatives are zero.
-    """
-    jet = torch.zeros(layout.size, *z.shape, dtype=z.dtype, device=z.device)
-    jet[0] = z
+def input_jet(x: Tensor, layout: Layout) -> Tensor:
+    """The jet ``(C, N, d)`` of the coordinates themselves: value ``x``, ``∂x/∂x_i = e_i``, no second derivatives."""
+    jet = torch.zeros(layout.size, *x.shape, dtype=x.dtype, device=x.device)
+    jet[0] = x
     for k, i in enumerate(layout.first):
-        jet[1 + k, :, i] = scale[i]
+        jet[1 + k, :, i] = 1
     return jet
 
 
@@ -311,80 +316,154 @@ def gelu_derivatives(a: Tensor, order: int) -> Derivatives:
     return (a * cdf, cdf + a * density, density * (2 - a * a), a * density * (a * a - 4))[: order + 1]
 
 
+GELU_TANH = (2 / torch.pi) ** 0.5, 0.044715
+"""``k``, ``c`` of the tanh approximation of GELU, ``½a(1 + tanh(k(a + ca³)))``."""
+
+
+def gelu_tanh_derivatives(a: Tensor, order: int) -> Derivatives:
+    """``½a(1 + T)``, ``T = tanh(u)``, ``u = k(a + ca³)``: ``½(1 + T) + ½aT′``, ``T′ + ½aT″``, ``³⁄₂T″ + ½aT‴``.
+
+    ``T′ = τ₁u′``, ``T″ = τ₂u′² + τ₁u″``, ``T‴ = τ₃u′³ + 3τ₂u′u″ + τ₁u‴`` with ``τ`` the
+    derivatives of tanh at ``u`` (``tanh_derivatives``) and ``u′ = k(1 + 3ca²)``, ``u″ = 6kca``, ``u‴ = 6kc``.
+    """
+    k, c = GELU_TANH
+    u1, u2, u3 = k * (1 + 3 * c * a * a), 6 * k * c * a, 6 * k * c
+    t = tanh_derivatives(k * (a + c * a * a * a), order)
+    derivatives = [0.5 * a * (1 + t[0])]
+    if order >= 1:
+        d1 = t[1] * u1
+        derivatives.append(0.5 * (1 + t[0]) + 0.5 * a * d1)
+    if order >= 2:
+        d2 = t[2] * u1 * u1 + t[1] * u2
+        derivatives.append(d1 + 0.5 * a * d2)
+    if order >= 3:
+        d3 = t[3] * u1 * u1 * u1 + 3 * t[2] * u1 * u2 + t[1] * u3
+        derivatives.append(1.5 * d2 + 0.5 * a * d3)
+    return tuple(derivatives)
+
+
+def sigmoid_derivatives(a: Tensor, order: int) -> Derivatives:
+    """``σ``: ``σ′ = σ(1 − σ)``, ``σ″ = σ′(1 − 2σ)``, ``σ‴ = σ′(1 − 6σ + 6σ²)``, up to ``order``."""
+    s = torch.sigmoid(a)
+    d1 = s * (1 - s)
+    return (s, d1, d1 * (1 - 2 * s), d1 * (1 - 6 * s + 6 * s * s))[: order + 1]
+
+
+def silu_derivatives(a: Tensor, order: int) -> Derivatives:
+    """SiLU ``aσ(a)``: ``σ + aσ′``, ``2σ′ + aσ″``, ``3σ″ + aσ‴``, up to ``order``."""
+    s = sigmoid_derivatives(a, order)
+    return (a * s[0], *(k * s[k - 1] + a * s[k] for k in range(1, len(s))))
+
+
 ACTIVATION_DERIVATIVES: dict[str, DerivativeRule] = {
     "tanh": tanh_derivatives,
     "sin": sin_derivatives,
     "gelu": gelu_derivatives,
 }
+"""The derivative rules of ``pinn.nn.ACTIVATIONS``, by name."""
 
 
-def inverse_sqrt_derivatives(s: Tensor, order: int) -> Derivatives:
+def inverse_sqrt_derivatives(s: Tensor, order: int, eps: float = 0.0) -> Derivatives:
     """``g = (s + ε)^(−1/2)``: ``g′ = −½ g/v``, ``g″ = ¾ g/v²``, ``g‴ = −15/8 g/v³`` with ``v = s + ε``."""
-    v = s + EPS
+    v = s + eps
     g = torch.rsqrt(v)
     return (g, -0.5 * g / v, 0.75 * g / (v * v), -1.875 * g / (v * v * v))[: order + 1]
 
 
-def standardize(jet: Tensor, layout: Layout, center: bool) -> Tensor:
+def standardize(jet: Tensor, layout: Layout, center: bool, eps: float) -> Tensor:
     """``c/√(mean(c²) + ε)`` over the last axis, ``c = a − mean(a)`` (``center``) or ``a``."""
     c = jet - jet.mean(dim=-1, keepdim=True) if center else jet
     mean_square = product(c, c, layout).mean(dim=-1, keepdim=True)
-    return product(c, elementwise(mean_square, layout, inverse_sqrt_derivatives), layout)
+    return product(c, elementwise(mean_square, layout, partial(inverse_sqrt_derivatives, eps=eps)), layout)
 
 
-def norm_jet(norm: torch.nn.Module, jet: Tensor, layout: Layout, statistics: BatchStatistics | None) -> Tensor:
-    """The jet through one of ``pinn.nn``'s norm layers (BatchNorm with ``statistics`` held fixed)."""
-    if isinstance(norm, torch.nn.Identity):
-        return jet
-    if isinstance(norm, LayerNorm):
-        return affine(standardize(jet, layout, center=True), norm.weight, norm.bias)
-    if isinstance(norm, RMSNorm):
-        return affine(standardize(jet, layout, center=False), norm.weight, None)
-    if isinstance(norm, GroupNorm):
-        grouped = jet.reshape(*jet.shape[:-1], GROUPS, jet.shape[-1] // GROUPS)
-        return affine(standardize(grouped, layout, center=True).reshape(jet.shape), norm.weight, norm.bias)
-    if isinstance(norm, BatchNorm):
-        mean, var = (
-            (statistics.mean, statistics.var) if statistics is not None else (norm.running_mean, norm.running_var)
-        )
-        scale = norm.weight * torch.rsqrt(var + EPS)
-        return affine(jet, scale, norm.bias - mean * scale)
-    raise ValueError(f"the forward engine has no rule for the norm layer {type(norm).__name__}")
+TorchJet = Callable[[nn.Module, Tensor, Layout], Tensor]
+"""``rule(layer, jet, layout)``: the jet of ``layer``'s output given the jet of its input."""
 
 
-def embedding_jet(model: MLP, x: Tensor, layout: Layout) -> Tensor:
-    """The jet of ``h₀``: scaled coordinates, or their Fourier features ``[cos(zB), sin(zB)]``."""
-    scale = 2 / (model.upper - model.lower)
-    z = coordinates_jet(model.scale(x), scale.to(x.dtype), layout)
-    if model.frequencies is None:
-        return z
-    phase = z @ model.frequencies
-    return torch.cat([elementwise(phase, layout, cos_derivatives), elementwise(phase, layout, sin_derivatives)], dim=-1)
+def _activation_jet(rule: DerivativeRule) -> TorchJet:
+    return lambda layer, jet, layout: elementwise(jet, layout, rule)
 
 
-def network_jet(model: MLP, x: Tensor, layout: Layout, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
-    """The jet ``(C, N, out_dim)`` of ``model``'s outputs at points ``x`` ``(N, d)`` (``MLP._evaluate``).
+def _sequential_jet(layers: nn.Sequential, jet: Tensor, layout: Layout) -> Tensor:
+    for layer in layers:
+        jet = layer_jet(layer, jet, layout)
+    return jet
 
-    BatchNorm layers use ``statistics`` (one per BatchNorm layer, required) when the model is
-    in training mode, else their running averages; either way they do not vary with the points
-    (DESIGN.md, pointwise derivatives), while the parameter gradient flows through them.
+
+TORCH_JETS: dict[type[nn.Module], TorchJet] = {
+    nn.Linear: lambda layer, jet, layout: linear(jet, layer.weight, layer.bias),
+    nn.Identity: lambda layer, jet, layout: jet,
+    nn.Tanh: _activation_jet(tanh_derivatives),
+    nn.Sigmoid: _activation_jet(sigmoid_derivatives),
+    nn.SiLU: _activation_jet(silu_derivatives),
+    nn.GELU: lambda layer, jet, layout: elementwise(
+        jet, layout, gelu_tanh_derivatives if layer.approximate == "tanh" else gelu_derivatives
+    ),
+    nn.Sequential: _sequential_jet,
+}
+"""Jet rules of ``torch.nn`` layers, by exact type (a subclass may change ``forward``)."""
+
+
+def owns_jet(layer: nn.Module) -> bool:
+    """Whether the class that defines ``layer``'s ``forward`` also defines its ``jet`` (as ``pinn.nn``'s layers do).
+
+    A subclass that overrides ``forward`` alone is not known: its inherited ``jet`` would be another function's.
     """
-    if model.couples_points and statistics is None:
-        raise ValueError("a BatchNorm backbone in training mode needs its batch statistics to be held fixed")
-    activation = ACTIVATION_DERIVATIVES[model.activation_name]
-    h0 = embedding_jet(model, x, layout)
-    if model.encoders is not None:
-        weight = torch.cat([encoder.weight for encoder in model.encoders])
-        bias = torch.cat([encoder.bias for encoder in model.encoders])
-        a = linear(h0, weight, bias)
-        u, v = elementwise(a, layout, activation).chunk(2, dim=-1)
-        difference = v - u
-    given = iter(statistics) if model.couples_points else None
-    h = h0
-    for layer, norm in zip(model.hidden, model.norms):
-        a = linear(h, layer.weight, layer.bias)
-        held = next(given) if given is not None and isinstance(norm, BatchNorm) else None
-        a = norm_jet(norm, a, layout, held)
-        z = elementwise(a, layout, activation)
-        h = u + product(z, difference, layout) if model.encoders is not None else z
-    return linear(h, model.output.weight, model.output.bias)
+    owner = next(cls for cls in type(layer).__mro__ if "forward" in vars(cls))
+    return "jet" in vars(owner)
+
+
+def layer_jet(layer: nn.Module, jet: Tensor, layout: Layout, statistics: object = None) -> Tensor:
+    """The jet of ``layer``'s output given the jet of its input: ``layer.jet`` or ``TORCH_JETS``.
+
+    ``statistics`` go to layers that take them (``pinn.nn.BatchNorm``, ``pinn.nn.MLP``).
+    """
+    rule = TORCH_JETS.get(type(layer))
+    if rule is not None:
+        return rule(layer, jet, layout)
+    if owns_jet(layer):
+        return layer.jet(jet, layout, statistics)
+    raise ValueError(f"the forward engine has no jet rule for the layer {type(layer).__name__}")
+
+
+def unknown_layer(module: nn.Module, path: str = "") -> str | None:
+    """The first layer of ``module`` without a jet rule, as ``"ReLU at '1'"`` (its path), or None when all have one.
+
+    A layer with its own ``jet`` (``owns_jet``) answers for its sublayers; the sublayers of a
+    ``TORCH_JETS`` container (``Sequential``) must each be known.
+    """
+    if owns_jet(module):
+        return None
+    if type(module) not in TORCH_JETS:
+        return f"{type(module).__name__} at '{path}'" if path else type(module).__name__
+    for name, child in module.named_children():
+        unknown = unknown_layer(child, f"{path}.{name}" if path else name)
+        if unknown is not None:
+            return unknown
+    return None
+
+
+@dataclass(frozen=True)
+class Jets:
+    """The operations of a network description (``pinn.nn.MLP._evaluate``) on jets: layer rules and the product rule.
+
+    ``pinn.nn.VALUES`` is the same interface on plain values (each layer's ``forward``).
+    """
+
+    layout: Layout
+
+    def apply(self, layer: nn.Module, jet: Tensor, statistics: object = None) -> Tensor:
+        return layer_jet(layer, jet, self.layout, statistics)
+
+    def product(self, p: Tensor, q: Tensor) -> Tensor:
+        return product(p, q, self.layout)
+
+
+def network_jet(network: nn.Module, x: Tensor, layout: Layout, statistics: object = None) -> Tensor:
+    """The jet ``(C, N, out_dim)`` of ``network``'s outputs at points ``x`` ``(N, d)``.
+
+    ``statistics`` are the batch statistics to hold fixed, for a network that takes them
+    (``pinn.nn.MLP``: one per BatchNorm layer, required in training mode).
+    """
+    return layer_jet(network, input_jet(x, layout), layout, statistics)

@@ -9,7 +9,7 @@ Layout, for points ``x`` of the domain (``B``, ``U``, ``V`` only where switched 
         a = linear_k(h)
         a = norm_k(a)                               k ≥ 2: the norm sits after the linear layer, before act
         h = act(a)                                  plain MLP
-        h = (1 − act(a))·U + act(a)·V               modified MLP: act(a) gates between the encoders
+        h = U + act(a)·(V − U)                      modified MLP: act(a) gates between the encoders
     out = hW + b                                    one output per field
 
 Norms (``NORMS``), for the pre-activation ``a`` (``width`` units) of one point; every norm but
@@ -36,16 +36,36 @@ Only ``batch`` couples the points of a batch: in training mode ``forward(x)`` no
 the statistics of ``x`` itself, or with ``statistics`` from ``batch_statistics`` held fixed
 (see ``pinn.derivatives.pointwise``); running averages change only through
 ``update_running_statistics``.
+
+Every layer here defines, next to its ``forward``, its ``jet(jet, layout, statistics=None)``:
+the same map on second-order jets (``pinn.jets``), written with the jet rules there. The
+MLP is described once, in ``_evaluate``, over an operations object: ``VALUES`` runs each
+layer's ``forward``, ``pinn.jets.Jets`` its jet; so ``MLP.forward`` and ``MLP.jet`` cannot
+disagree, and a new norm is one class with both methods (and its name in ``NORM_LAYERS`` and
+``pinn.choices.NORMS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from pinn.choices import BATCH_COUPLED_NORMS, NORMS, check_choice
+from pinn.jets import (
+    ACTIVATION_DERIVATIVES,
+    Jets,
+    Layout,
+    affine,
+    cos_derivatives,
+    elementwise,
+    linear,
+    sin_derivatives,
+    standardize,
+)
 
 Tensor = torch.Tensor
 
@@ -54,10 +74,7 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "sin": torch.sin,
     "gelu": nn.functional.gelu,
 }
-
-NORMS = ("none", "layer", "rms", "batch", "group", "weight", "rwf")
-BATCH_COUPLED_NORMS = ("batch",)
-"""Norms whose output at a point depends on the other points of its batch."""
+"""The activations by name; their derivative rules are ``pinn.jets.ACTIVATION_DERIVATIVES``."""
 
 EPS = 1e-5
 """ε added to every variance (and mean square) before the square root."""
@@ -67,12 +84,6 @@ BATCH_MOMENTUM = 0.1
 """Weight of the newest batch in BatchNorm's running averages."""
 RWF_MEAN, RWF_STD = 1.0, 0.1
 """Mean and standard deviation of the log-scales ``s`` of ``rwf`` at initialization."""
-
-
-def check_choice(kind: str, name: str, valid: Collection[str]) -> None:
-    """Raise ``ValueError`` naming the valid choices when ``name`` is not one of them."""
-    if name not in valid:
-        raise ValueError(f"unknown {kind} '{name}'; valid: {', '.join(valid)}")
 
 
 class LayerNorm(nn.Module):
@@ -88,6 +99,9 @@ class LayerNorm(nn.Module):
         variance = (centered**2).mean(dim=-1, keepdim=True)
         return self.weight * centered / torch.sqrt(variance + EPS) + self.bias
 
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        return affine(standardize(jet, layout, center=True, eps=EPS), self.weight, self.bias)
+
 
 class RMSNorm(nn.Module):
     """``γa/√(mean(a²) + ε)`` over the last axis."""
@@ -98,6 +112,9 @@ class RMSNorm(nn.Module):
 
     def forward(self, a: Tensor) -> Tensor:
         return self.weight * a / torch.sqrt((a**2).mean(dim=-1, keepdim=True) + EPS)
+
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        return affine(standardize(jet, layout, center=False, eps=EPS), self.weight, None)
 
 
 class GroupNorm(nn.Module):
@@ -119,6 +136,11 @@ class GroupNorm(nn.Module):
         normalized = (centered / torch.sqrt(variance + EPS)).reshape(a.shape)
         return self.weight * normalized + self.bias
 
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        grouped = jet.reshape(*jet.shape[:-1], GROUPS, jet.shape[-1] // GROUPS)
+        normalized = standardize(grouped, layout, center=True, eps=EPS).reshape(jet.shape)
+        return affine(normalized, self.weight, self.bias)
+
 
 @dataclass(frozen=True)
 class BatchStatistics:
@@ -135,6 +157,7 @@ class BatchNorm(nn.Module):
     Training mode uses the given ``statistics`` or else those of ``a`` itself; evaluation mode
     the running averages, updated by ``update_running`` as
     ``μ_run ← (1 − m)μ_run + mμ`` and ``v_run ← (1 − m)v_run + m·v·n/(n − 1)`` (unbiased).
+    The jet holds the statistics fixed (given ones in training, required there): a per-unit affine map.
     """
 
     def __init__(self, width: int):
@@ -169,6 +192,16 @@ class BatchNorm(nn.Module):
             mean, var = s.mean, s.var
         return self.weight * (a - mean) / torch.sqrt(var + EPS) + self.bias
 
+    def jet(self, jet: Tensor, layout: Layout, statistics: BatchStatistics | None = None) -> Tensor:
+        if not self.training:
+            mean, var = self.running_mean, self.running_var
+        elif statistics is not None:
+            mean, var = statistics.mean, statistics.var
+        else:
+            raise ValueError("a BatchNorm layer in training mode needs its batch statistics to be held fixed")
+        scale = self.weight * torch.rsqrt(var + EPS)
+        return affine(jet, scale, self.bias - mean * scale)
+
     @torch.no_grad()
     def update_running(self, statistics: BatchStatistics) -> None:
         n = statistics.count
@@ -176,8 +209,20 @@ class BatchNorm(nn.Module):
         self.running_var.lerp_(statistics.var.detach() * n / max(n - 1, 1), BATCH_MOMENTUM)
 
 
-class WeightNormLinear(nn.Module):
-    """``a = hWᵀ + b`` with ``W = diag(g)·V/‖V‖`` (row norms); ``g``, ``V``, ``b`` are trained."""
+class ReparametrizedLinear(nn.Module):
+    """``a = hWᵀ + b`` with ``W`` a function of trained parameters (the subclass's ``weight``)."""
+
+    weight: Tensor
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h @ self.weight.T + self.bias
+
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        return linear(jet, self.weight, self.bias)
+
+
+class WeightNormLinear(ReparametrizedLinear):
+    """``W = diag(g)·V/‖V‖`` (row norms); ``g``, ``V``, ``b`` are trained."""
 
     def __init__(self, linear: nn.Linear):
         super().__init__()
@@ -190,12 +235,9 @@ class WeightNormLinear(nn.Module):
     def weight(self) -> Tensor:
         return self.gain[:, None] * self.direction / self.direction.norm(dim=1, keepdim=True)
 
-    def forward(self, h: Tensor) -> Tensor:
-        return h @ self.weight.T + self.bias
 
-
-class FactorizedLinear(nn.Module):
-    """``a = hWᵀ + b`` with ``W = diag(exp(s))·V``; at initialization ``V = W₀/exp(s)`` for ``W₀`` given."""
+class FactorizedLinear(ReparametrizedLinear):
+    """``W = diag(exp(s))·V``; at initialization ``V = W₀/exp(s)`` for ``W₀`` given."""
 
     def __init__(self, linear: nn.Linear):
         super().__init__()
@@ -209,8 +251,54 @@ class FactorizedLinear(nn.Module):
     def weight(self) -> Tensor:
         return torch.exp(self.log_scale)[:, None] * self.direction
 
-    def forward(self, h: Tensor) -> Tensor:
-        return h @ self.weight.T + self.bias
+
+class Activation(nn.Module):
+    """One of ``ACTIVATIONS`` by name, unit by unit."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        check_choice("activation", name, ACTIVATIONS)
+        self.name = name
+
+    def forward(self, a: Tensor) -> Tensor:
+        return ACTIVATIONS[self.name](a)
+
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        return elementwise(jet, layout, ACTIVATION_DERIVATIVES[self.name])
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+class Embedding(nn.Module):
+    """``h₀``: coordinates scaled from ``[lo, hi]`` to ``[-1, 1]``, or their Fourier features ``[cos(zB), sin(zB)]``.
+
+    ``B`` (``frequencies``, ``(d, m)``) is fixed, drawn by ``MLP``; None: no Fourier features.
+    """
+
+    def __init__(self, lower: Tensor, upper: Tensor, frequencies: Tensor | None):
+        super().__init__()
+        self.register_buffer("lower", lower.clone())
+        self.register_buffer("upper", upper.clone())
+        self.register_buffer("frequencies", frequencies)
+
+    def scale(self, x: Tensor) -> Tensor:
+        """Each coordinate mapped from ``[lo, hi]`` to ``[-1, 1]``."""
+        return 2 * (x - self.lower) / (self.upper - self.lower) - 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.scale(x)
+        if self.frequencies is None:
+            return z
+        phase = z @ self.frequencies
+        return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
+
+    def jet(self, jet: Tensor, layout: Layout, statistics: None = None) -> Tensor:
+        z = torch.cat([self.scale(jet[:1]), jet[1:] * (2 / (self.upper - self.lower))])  # affine per coordinate
+        if self.frequencies is None:
+            return z
+        phase = linear(z, self.frequencies.T, None)
+        return torch.cat([elementwise(phase, layout, cos_derivatives), elementwise(phase, layout, sin_derivatives)], -1)
 
 
 NORM_LAYERS: dict[str, Callable[[int], nn.Module]] = {
@@ -231,6 +319,25 @@ def xavier_linear(in_dim: int, out_dim: int) -> nn.Linear:
     nn.init.xavier_normal_(layer.weight)
     nn.init.zeros_(layer.bias)
     return layer
+
+
+class Values:
+    """The operations of ``MLP._evaluate`` on plain values: each layer's ``forward``, the ordinary product.
+
+    ``pinn.jets.Jets`` is the same interface on jets.
+    """
+
+    @staticmethod
+    def apply(layer: nn.Module, h: Tensor, statistics: BatchStatistics | None = None) -> Tensor:
+        return layer(h) if statistics is None else layer(h, statistics)
+
+    @staticmethod
+    def product(p: Tensor, q: Tensor) -> Tensor:
+        return p * q
+
+
+VALUES = Values()
+Operations = Values | Jets
 
 
 class MLP(nn.Module):
@@ -256,10 +363,6 @@ class MLP(nn.Module):
         if fourier_features and (width < 2 or not fourier_scale > 0):
             raise ValueError(f"Fourier features need width >= 2 and scale > 0, got {width}, {fourier_scale}")
         lower, upper = torch.as_tensor(bounds, dtype=torch.float64)
-        self.register_buffer("lower", lower.clone())
-        self.register_buffer("upper", upper.clone())
-        self.activation_name = activation
-        self.activation = ACTIVATIONS[activation]
         self.norm_name = norm
         in_dim = 2 * (width // 2) if fourier_features else lower.shape[0]
         sizes = [in_dim] + [width] * depth
@@ -275,25 +378,15 @@ class MLP(nn.Module):
         frequencies = None
         if fourier_features:
             frequencies = fourier_scale * torch.randn(lower.shape[0], width // 2, dtype=torch.float64)
-        self.register_buffer("frequencies", frequencies)
+        self.embedding = Embedding(lower, upper, frequencies)
+        self.activation = Activation(activation)
         self.encoders = nn.ModuleList(xavier_linear(in_dim, width) for _ in range(2)) if modified_mlp else None
+        self._register_load_state_dict_pre_hook(_embedding_keys)
 
     @property
     def couples_points(self) -> bool:
         """Whether the output at a point depends on the rest of the batch (BatchNorm, training mode)."""
         return self.training and self.norm_name in BATCH_COUPLED_NORMS
-
-    def scale(self, x: Tensor) -> Tensor:
-        """Each coordinate mapped from ``[lo, hi]`` to ``[-1, 1]``."""
-        return 2 * (x - self.lower) / (self.upper - self.lower) - 1
-
-    def embed(self, x: Tensor) -> Tensor:
-        """``h₀``: the scaled coordinates, or their Fourier features ``[cos(zB), sin(zB)]``."""
-        z = self.scale(x)
-        if self.frequencies is None:
-            return z
-        phase = z @ self.frequencies
-        return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
 
     def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
         """Outputs ``(N, out_dim)`` at points ``(N, d)``.
@@ -308,7 +401,18 @@ class MLP(nn.Module):
             raise ValueError(
                 f"need statistics for each of {len(self.batch_norms)} BatchNorm layers, got {len(statistics)}"
             )
-        return self._evaluate(x, statistics, [])
+        return self._evaluate(x, VALUES, statistics, [])
+
+    def jet(self, jet: Tensor, layout: Layout, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
+        """The jet of the outputs given the jet of the points (``pinn.jets.input_jet``).
+
+        BatchNorm layers use ``statistics`` (one per BatchNorm layer, required) in training
+        mode, else their running averages; either way they do not vary with the points
+        (DESIGN.md, pointwise derivatives), while the parameter gradient flows through them.
+        """
+        if self.couples_points and statistics is None:
+            raise ValueError("a BatchNorm backbone in training mode needs its batch statistics to be held fixed")
+        return self._evaluate(jet, Jets(layout), statistics if self.couples_points else None, [])
 
     def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
         """The statistics of each BatchNorm layer at the batch ``x.detach()``.
@@ -319,7 +423,7 @@ class MLP(nn.Module):
         if not self.couples_points:
             return []
         collected: list[BatchStatistics] = []
-        self._evaluate(x.detach(), None, collected)
+        self._evaluate(x.detach(), VALUES, None, collected)
         return collected
 
     def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
@@ -332,24 +436,39 @@ class MLP(nn.Module):
         """The BatchNorm layers, in order."""
         return [norm for norm in self.norms if isinstance(norm, BatchNorm)]
 
-    def _evaluate(self, x: Tensor, statistics: Sequence[BatchStatistics] | None, collected: list) -> Tensor:
-        """The forward pass; BatchNorm statistics used in training are appended to ``collected``."""
-        h0 = self.embed(x)
-        if self.encoders is not None:
-            u, v = (self.activation(encoder(h0)) for encoder in self.encoders)
+    def _evaluate(
+        self, h: Tensor, ops: Operations, statistics: Sequence[BatchStatistics] | None, collected: list
+    ) -> Tensor:
+        """The network (module docstring) on points or their jets, by ``ops`` (``VALUES`` or ``Jets``).
+
+        In training, each BatchNorm layer normalizes with the next of ``statistics``, or else
+        (plain values only) with those of its input; the ones used are appended to ``collected``.
+        """
         given = iter(statistics) if statistics is not None else None
+        h0 = ops.apply(self.embedding, h)
+        if self.encoders is not None:
+            u, v = (ops.apply(self.activation, ops.apply(encoder, h0)) for encoder in self.encoders)
+            difference = v - u
         h = h0
-        for linear, norm in zip(self.hidden, self.norms):
-            a = linear(h)
+        for layer, norm in zip(self.hidden, self.norms):
+            a = ops.apply(layer, h)
             if isinstance(norm, BatchNorm) and self.training:
                 s = next(given) if given is not None else norm.statistics(a)
                 collected.append(s)
-                a = norm(a, s)
+                a = ops.apply(norm, a, s)
             else:
-                a = norm(a)
-            z = self.activation(a)
-            h = (1 - z) * u + z * v if self.encoders is not None else z
-        return self.output(h)
+                a = ops.apply(norm, a)
+            z = ops.apply(self.activation, a)
+            h = u + ops.product(z, difference) if self.encoders is not None else z
+        return ops.apply(self.output, h)
+
+
+def _embedding_keys(state_dict: dict, prefix: str, *args: object) -> None:
+    """Read a state dict saved before the embedding was a module: ``lower`` → ``embedding.lower`` (and ``upper``,
+    ``frequencies``)."""
+    for name in ("lower", "upper", "frequencies"):
+        if prefix + name in state_dict:
+            state_dict[f"{prefix}embedding.{name}"] = state_dict.pop(prefix + name)
 
 
 @contextmanager

@@ -7,10 +7,9 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from pdes.geometry import Region
 from pdes.problem import Fields, Problem, Term
 from pinn.derivatives import PointDerivatives
-from pinn.loss import residual
+from pinn.plan import has_normals, residual_function
 from samplers.quadrature import Quadrature, Rule
 from samplers.sobol import Sobol
 from samplers.variance import gradient_statistics, per_point_gradients, pool_gap, replicate_statistics
@@ -55,23 +54,6 @@ def field_errors(
     return errors
 
 
-def term_residual(
-    model: Callable[[Tensor], Tensor],
-    problem: Problem,
-    term: Term,
-    device: torch.device,
-    dtype: torch.dtype,
-    chunk: int = 16384,
-) -> Callable[[Tensor], Tensor]:
-    """``points ↦ r(x_i)`` of ``term``: float64 CPU points in, detached float64 CPU ``(N,)`` out, in chunks."""
-
-    def evaluate(points: Tensor) -> Tensor:
-        parts = [residual(model, problem, term, p.to(device, dtype)).detach() for p in points.split(chunk)]
-        return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
-
-    return evaluate
-
-
 def term_gradient_statistics(
     model: torch.nn.Module, problem: Problem, term: Term, q: Quadrature, device: torch.device, dtype: torch.dtype
 ) -> dict[str, float]:
@@ -86,7 +68,7 @@ def term_gradient_statistics(
     q = q.to(device, dtype)
     params = {name: p.detach() for name, p in model.named_parameters()}
     buffers = dict(model.named_buffers())
-    normals = _normals(term.region, q.points)
+    normals = term.region.normal(q.points) if has_normals(term.region, q.points) else None
     size = len(q)
 
     def point_loss(p: dict[str, Tensor], x: Tensor, w: Tensor, *normal: Tensor) -> Tensor:
@@ -103,13 +85,6 @@ def term_gradient_statistics(
         return gradient_statistics(per_point_gradients(point_loss, params, per_point))
     finally:
         model.train(training)
-
-
-def _normals(region: Region, points: Tensor) -> Tensor | None:
-    try:
-        return region.normal(points)
-    except ValueError:
-        return None
 
 
 def quadrature_statistics(
@@ -133,7 +108,7 @@ def quadrature_statistics(
     stats = {}
     for term in problem.terms:
         rule = rules[term.name]
-        integrand = _squared(term_residual(model, problem, term, device, dtype))
+        integrand = _squared(residual_function(model, problem, [term], device, dtype))
         draw = functools.partial(rule.replicate, term.region, batch, generator)
         entry = {"sampler": rule.name, **replicate_statistics(draw, integrand, replicates)}
         entry.update(term_gradient_statistics(model, problem, term, draw(), device, dtype))

@@ -2,7 +2,8 @@
 
 ``pdes.problem.Problem.transform`` (e.g. exact Dirichlet data, ``pdes.dirichlet``) is applied
 here, inside the model, so every derivative engine, the evaluation and the per-point gradient
-statistics see the transformed fields. BatchNorm statistics pass through to the network.
+statistics see the transformed fields. BatchNorm statistics pass through to the network
+(any ``torch.nn.Module``; one without ``couples_points`` is taken as pointwise).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from pinn.nn import MLP, BatchStatistics
+from pinn.nn import BatchStatistics
 
 Tensor = torch.Tensor
 
@@ -20,23 +21,24 @@ Tensor = torch.Tensor
 class Transformed(nn.Module):
     """``network`` followed by ``transform(points, raw) -> outputs``."""
 
-    def __init__(self, network: MLP, transform: Callable[[Tensor, Tensor], Tensor]):
+    def __init__(self, network: nn.Module, transform: Callable[[Tensor, Tensor], Tensor]):
         super().__init__()
         self.network = network
         self.transform = transform
 
     @property
     def couples_points(self) -> bool:
-        return self.network.couples_points
+        return getattr(self.network, "couples_points", False)
 
     def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
-        return self.network.batch_statistics(x)
+        return self.network.batch_statistics(x) if self.couples_points else []
 
     def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
-        self.network.update_running_statistics(statistics)
+        if self.couples_points:
+            self.network.update_running_statistics(statistics)
 
     def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
-        raw = self.network(x, statistics)
+        raw = self.network(x) if statistics is None else self.network(x, statistics)
         out = self.transform(x, raw)
         if out.shape != raw.shape:
             raise ValueError(f"the output transform returned shape {tuple(out.shape)}, expected {tuple(raw.shape)}")

@@ -33,7 +33,8 @@ from pdes.geometry import Box, SpaceTime
 from pdes.problem import Problem
 from pinn import io
 from pinn.load import load
-from pinn.report import interior_terms, term_residual
+from pinn.plan import residual_function
+from pinn.report import interior_terms
 from pinn.solver import Result
 
 DEFAULT_RESOLUTION = 64
@@ -160,7 +161,7 @@ def fields_on(result: Result, mesh, t: float | None):
             dataset.point_data[f"{name}_error"] = diff.abs().numpy()
     parameter = next(result.model.parameters())
     for term in interior_terms(problem):
-        residual = term_residual(result.model, problem, term, parameter.device, parameter.dtype)(points)
+        residual = residual_function(result.model, problem, [term], parameter.device, parameter.dtype)(points)
         dataset.point_data[f"residual_{term.name}"] = residual.abs().numpy()
     velocity = [name for name in VELOCITY[:space_dim] if name in problem.fields]
     if len(velocity) == space_dim and space_dim >= 2:

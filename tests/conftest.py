@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import pinn
-from pinn.solver import Run
+import pinn.callbacks
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,8 +28,20 @@ class Interrupt(Exception):
     """Raised by ``interrupted_solve`` to cut a run short, as a crash would."""
 
 
+class InterruptAfterCheckpoint(pinn.callbacks.Callback):
+    """A user callback (it runs after the solver's checkpoint) that ends the run at its first
+    evaluation at step ≥ ``stop_at``."""
+
+    def __init__(self, stop_at: int):
+        self.stop_at = stop_at
+
+    def on_step_end(self, run, state, record):
+        if pinn.callbacks.evaluation_due(run, record) and record.step >= self.stop_at:
+            raise Interrupt
+
+
 @pytest.fixture
-def interrupted_solve(monkeypatch):
+def interrupted_solve():
     """``interrupted_solve(stop_at, problem, **settings)``: ``pinn.solve`` cut short.
 
     The run stops at its first evaluation at step ≥ ``stop_at``; its run file then holds that
@@ -37,16 +49,13 @@ def interrupted_solve(monkeypatch):
     """
 
     def solve(stop_at: int, problem, **settings) -> None:
-        evaluate = Run.evaluate
-
-        def evaluate_then_die(self):
-            evaluate(self)
-            if self.step >= stop_at:
-                raise Interrupt
-
-        monkeypatch.setattr(Run, "evaluate", evaluate_then_die)
         with pytest.raises(Interrupt):
-            pinn.solve(problem, progress=False, **settings)
-        monkeypatch.setattr(Run, "evaluate", evaluate)
+            pinn.solve(problem, progress=False, callbacks=[InterruptAfterCheckpoint(stop_at)], **settings)
 
     return solve
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``cuda`` are skipped, with the reason, where torch sees no CUDA device."""
+    if item.get_closest_marker("cuda") is not None and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device: torch.cuda.is_available() is False")

@@ -46,6 +46,10 @@ def test_speed_options_reach_the_config(tmp_path):
         (["solve", "heat1d", "--param", "beta=2"], "no parameter 'beta'; its parameters: alpha, constraints"),
         (["solve", "heat1d", "--param", "alpha"], "--param expects key=value"),
         (["solve", "heat1d", "--steps", "many"], "invalid int value: 'many'"),
+        (["solve", "heat1d", "--device", "tpu"], "unknown device 'tpu'; valid: auto, cpu, cuda"),
+        (["solve", "heat1d", "--engine", "jax"], "unknown engine 'jax'; valid: auto, forward, autograd"),
+        (["solve", "heat1d", "--pool", "many"], "--pool expects a number of points or 'fresh', got 'many'"),
+        (["solve", "heat1d", "--eval-every", "0"], "eval_every must be a positive integer, got 0"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )

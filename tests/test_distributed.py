@@ -7,7 +7,6 @@ its results for the tests below to compare with one process.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -17,15 +16,16 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
-from tqdm.auto import tqdm
 
 import pdes
 from pinn import cli
-from pinn.batch_statistics import step_losses
+from pinn.callbacks import Callback, evaluation_due
 from pinn.config import Config
 from pinn.distributed import combine_statistics
-from pinn.loss import total_loss
-from pinn.solver import Run, build_model, solve, stream_generators
+from pinn.plan import StepPlan, total_loss
+from pinn.solver import solve
+from pinn.state import build_model, stream_generators
+from pinn.step import setup
 from samplers.quadrature import Quadrature
 
 SIZE = 2
@@ -50,24 +50,34 @@ def flat_gradient(model: torch.nn.Module) -> torch.Tensor:
 def gradient_case(norm: str, local: bool) -> dict:
     """This rank's batches and the parameter gradient after one backward through DDP."""
     config = Config(norm=norm, local_norm_stats=local, **GRADIENT_CONFIG)
-    run = Run(problem(), config, None, progress=False)
-    batches = run.draw(run.generators)
+    run, state = setup(problem(), config)
+    batches = run.plan.draw(state.rules, state.generators, config.batch, run.device, state.dtype)
     total_loss(run.problem, run.losses(batches)).backward()
-    return {"batches": {k: (q.points, q.weights) for k, q in batches.items()}, "gradient": flat_gradient(run.model)}
+    return {"batches": {k: (q.points, q.weights) for k, q in batches.items()}, "gradient": flat_gradient(state.model)}
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAtStep(Callback):
+    """Ends the run after the checkpoint of the evaluation at ``step``."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, run, state, record):
+        if evaluation_due(run, record) and record.step == self.step:
+            raise Interrupt
 
 
 def resume_case(out: Path) -> dict:
     """Final parameters of an uninterrupted run and of one stopped after 2 Adam steps and resumed."""
-    config = Config.build(problem().defaults, RESUME_CONFIG)
     whole = solve(problem(), out=out / "whole", progress=False, **RESUME_CONFIG)
-    (out / "parts").mkdir(parents=True, exist_ok=True)
-    run = Run(problem(), config, out / "parts", progress=False)
-    run.config, run.bar = dataclasses.replace(config, steps=2), tqdm(disable=True)
-    run.adam_phase()
-    run.config = config
-    run.save(complete=False)
+    with pytest.raises(Interrupt):
+        solve(problem(), out=out / "parts", progress=False, callbacks=[StopAtStep(2)], **RESUME_CONFIG)
     torch.distributed.barrier()
-    if run.processes.main:
+    if torch.distributed.get_rank() == 0:
         (out / "incomplete").mkdir()
         shutil.copy(out / "parts" / "run.h5", out / "incomplete" / "run.h5")
     resumed = solve(problem(), out=out / "parts", resume=True, progress=False)
@@ -108,7 +118,7 @@ def union_gradient(norm: str, ranks: list[dict], name: str) -> torch.Tensor:
     for term in ranks[0]["cases"][name]["batches"]:
         parts = [r["cases"][name]["batches"][term] for r in ranks]
         union[term] = Quadrature(torch.cat([p for p, _ in parts]), torch.cat([w for _, w in parts]) / len(ranks))
-    total_loss(problem(), step_losses(model, problem(), union)).backward()
+    total_loss(problem(), StepPlan(problem(), model).losses(model, union)).backward()
     return flat_gradient(model)
 
 
@@ -130,8 +140,8 @@ def test_local_norm_statistics_give_another_gradient(two_processes):
 
 def test_ranks_draw_distinct_streams_and_rank_zero_draws_what_one_process_does(two_processes):
     _, ranks = two_processes
-    single = Run(problem(), Config(**GRADIENT_CONFIG), None, progress=False)
-    alone = single.draw(single.generators)
+    run, state = setup(problem(), Config(**GRADIENT_CONFIG))
+    alone = run.plan.draw(state.rules, state.generators, run.config.batch, run.device, state.dtype)
     for term, (points0, _) in ranks[0]["cases"]["none"]["batches"].items():
         points1 = ranks[1]["cases"]["none"]["batches"][term][0]
         assert torch.cdist(points0, points1).min() > 0

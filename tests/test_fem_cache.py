@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from pdes.fem import references
-from pdes.reference import CacheWarning, FEMReference, load_arrays
+from pdes.reference import FEMReference
+from pdes.reference_cache import CacheWarning, load_arrays
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from pdes.fem import closed_forms, navier_stokes
+from pdes import closed_forms
+from pdes.fem import navier_stokes
 
 
 def orders(errors):

@@ -7,7 +7,7 @@ import torch
 import pdes
 from pdes import heat
 from pinn.cli import main
-from pinn.loss import residual
+from pinn.plan import residual
 
 
 @pytest.fixture(autouse=True)

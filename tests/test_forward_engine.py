@@ -13,7 +13,6 @@ import torch
 
 import pdes
 import samplers
-from pinn.batch_statistics import step_losses
 from pinn.config import Config
 from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, forward_parts
 from pinn.jets import (
@@ -25,10 +24,9 @@ from pinn.jets import (
     linear,
     sin_derivatives,
 )
-from pinn.loss import derivative_engine, residual
 from pinn.nn import ACTIVATIONS, MLP, NORMS
-from pinn.reads import derivatives_read
-from pinn.solver import build_model
+from pinn.plan import StepPlan, residual
+from pinn.state import build_model
 
 TOL = dict(rtol=1e-9, atol=1e-11)
 EMBEDDINGS = {
@@ -152,7 +150,7 @@ def test_residuals_and_parameter_gradients_match_autograd(problem_name, norm, em
     gradients = {}
     for engine in ("forward", "autograd"):
         model.zero_grad()
-        losses = step_losses(model, problem, batches, update_running=False, engine=engine)
+        losses = StepPlan(problem, model, engine).losses(model, batches, update_running=False)
         sum(losses.values()).backward()
         gradients[engine] = {n: p.grad.clone() for n, p in model.named_parameters()}
     for n, g in gradients["forward"].items():
@@ -199,6 +197,17 @@ def test_batch_norm_derivatives_hold_the_statistics_fixed_finite_differences():
     torch.testing.assert_close(engine.derivative(0, (0, 1)), richardson[1], rtol=1e-6, atol=1e-6)
 
 
+def settled(model, problem, terms, points, engine="auto"):
+    """The one group of a plan of ``terms`` after it evaluated them at ``points``: its reads and engine."""
+    plan = StepPlan(problem, model, engine, shared_points=True, terms=terms)
+    plan.residuals(model, points)
+    return plan.groups[0]
+
+
+def derivatives_read(problem, term, points):
+    return settled(model_for(problem), problem, [term], points).reads
+
+
 def test_reads_are_exactly_the_derivatives_a_residual_uses():
     heat = PROBLEMS["heat2d"]()
     points = draw(heat)["pde"].points
@@ -241,15 +250,15 @@ def test_a_derivative_not_read_is_refused():
 def test_auto_falls_back_to_autograd_for_unknown_models():
     problem = PROBLEMS["heat2d_soft"]()
     points = draw(problem)["pde"].points
-    user_model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    user_model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1)).double()
     assert forward_parts(user_model) is None
-    assert isinstance(derivative_engine(user_model, problem, problem.terms[:1], points, "auto"), AutogradDerivatives)
-    with pytest.raises(ValueError, match="forward engine knows"):
-        derivative_engine(user_model, problem, problem.terms[:1], points, "forward")
+    assert settled(user_model, problem, problem.terms[:1], points, "auto").engine == "autograd"
+    with pytest.raises(ValueError, match="does not know this model: no jet rule for the layer ReLU at '1'"):
+        settled(user_model, problem, problem.terms[:1], points, "forward")
     with pytest.raises(ValueError, match="unknown engine 'jet'"):
-        derivative_engine(user_model, problem, problem.terms[:1], points, "jet")
+        settled(user_model, problem, problem.terms[:1], points, "jet")
     model = model_for(problem)
-    assert isinstance(derivative_engine(model, problem, problem.terms[:1], points, "auto"), ForwardDerivatives)
+    assert settled(model, problem, problem.terms[:1], points, "auto").engine == "forward"
     assert forward_parts(partial(model, points)) is None
 
 
@@ -257,13 +266,8 @@ def test_auto_gives_the_forward_engine_the_residuals_with_second_derivatives_or_
     cavity = PROBLEMS["cavity"]()
     model = model_for(cavity)
     points = draw(cavity)["momentum_x"].points
-    kinds = {t.name: type(derivative_engine(model, cavity, [t], points, "auto")) for t in cavity.terms}
-    assert kinds == {
-        "momentum_x": ForwardDerivatives,
-        "momentum_y": ForwardDerivatives,
-        "continuity": AutogradDerivatives,
-        "gauge": ForwardDerivatives,
-    }
+    kinds = {t.name: settled(model, cavity, [t], points).engine for t in cavity.terms}
+    assert kinds == {"momentum_x": "forward", "momentum_y": "forward", "continuity": "autograd", "gauge": "forward"}
 
 
 def test_values_only_residuals_take_a_plain_forward_pass_of_any_model():
@@ -276,11 +280,11 @@ def test_values_only_residuals_take_a_plain_forward_pass_of_any_model():
 
     gauge = next(t for t in cavity.terms if t.name == "gauge")
     points = draw(cavity)["gauge"].points
-    engine = derivative_engine(unknown, cavity, [gauge], points, "auto")
-    assert type(engine) is ForwardDerivatives
+    assert settled(unknown, cavity, [gauge], points).engine == "forward"
+    engine = ForwardDerivatives(unknown, points, [(2, ())])
     torch.testing.assert_close(engine.derivative(2, ()), network(points)[:, 2], **TOL)
     momentum = next(t for t in cavity.terms if t.name == "momentum_x")
-    assert type(derivative_engine(unknown, cavity, [momentum], points, "auto")) is AutogradDerivatives
+    assert settled(unknown, cavity, [momentum], points).engine == "autograd"
 
 
 LAYOUTS = [
@@ -326,9 +330,14 @@ def test_engine_setting_is_checked():
         Config(engine="autograd", compile=True)
 
 
-def test_mlp_subclasses_are_not_taken_for_known_models():
-    class Custom(MLP):
+def test_mlp_subclasses_that_change_forward_are_not_taken_for_known_models():
+    class Doubled(MLP):
+        def forward(self, x, statistics=None):
+            return 2 * super().forward(x, statistics)
+
+    class Renamed(MLP):
         pass
 
-    model = Custom(torch.tensor([[0.0], [1.0]]), 1, width=4, depth=1)
-    assert forward_parts(model) is None
+    bounds = torch.tensor([[0.0], [1.0]])
+    assert forward_parts(Doubled(bounds, 1, width=4, depth=1)) is None
+    assert forward_parts(Renamed(bounds, 1, width=4, depth=1)) is not None

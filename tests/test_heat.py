@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import pdes
-from pinn.loss import residual
 from pinn.nn import MLP
+from pinn.plan import residual
 
 
 def exact_model(problem):

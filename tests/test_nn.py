@@ -122,7 +122,7 @@ def test_norms_after_each_hidden_linear_layer_but_the_first_before_activation(no
     torch.manual_seed(0)
     model = randomized(MLP(BOUNDS, 2, width=8, depth=3, norm=norm))
     x = torch.rand(6, 3, dtype=torch.float64)
-    h = torch.tanh(model.hidden[0](model.scale(x)))
+    h = torch.tanh(model.hidden[0](model.embedding.scale(x)))
     for linear, layer in zip(model.hidden[1:], model.norms[1:]):
         h = torch.tanh(layer(linear(h)))
     torch.testing.assert_close(model(x), model.output(h))
@@ -132,11 +132,12 @@ def test_norms_after_each_hidden_linear_layer_but_the_first_before_activation(no
 def test_fourier_features_are_cos_and_sin_of_scaled_inputs():
     torch.manual_seed(0)
     model = MLP(BOUNDS, 1, width=10, depth=1, fourier_features=True, fourier_scale=3.0).double()
-    assert model.frequencies.shape == (3, 5)
-    assert 1.0 < model.frequencies.std() < 6.0
+    frequencies = model.embedding.frequencies
+    assert frequencies.shape == (3, 5)
+    assert 1.0 < frequencies.std() < 6.0
     x = torch.rand(6, 3, dtype=torch.float64)
-    phase = model.scale(x) @ model.frequencies
-    torch.testing.assert_close(model.embed(x), torch.cat([torch.cos(phase), torch.sin(phase)], dim=1))
+    phase = model.embedding.scale(x) @ frequencies
+    torch.testing.assert_close(model.embedding(x), torch.cat([torch.cos(phase), torch.sin(phase)], dim=1))
     assert model.hidden[0].in_features == 10
 
 
@@ -144,7 +145,7 @@ def test_modified_mlp_gates_between_the_two_encoders():
     torch.manual_seed(0)
     model = randomized(MLP(BOUNDS, 1, width=6, depth=2, modified_mlp=True))
     x = torch.rand(5, 3, dtype=torch.float64)
-    h0 = model.scale(x)
+    h0 = model.embedding.scale(x)
     u, v = (torch.tanh(e(h0)) for e in model.encoders)
     h = h0
     for linear in model.hidden:
@@ -155,11 +156,23 @@ def test_modified_mlp_gates_between_the_two_encoders():
 
 def test_default_model_has_no_embedding_parameters():
     model = MLP(BOUNDS, 1, width=8, depth=2)
-    assert model.frequencies is None and model.encoders is None
+    assert model.embedding.frequencies is None and model.encoders is None
     assert sorted(model.state_dict()) == sorted(
-        ["lower", "upper", "output.weight", "output.bias"]
+        ["embedding.lower", "embedding.upper", "output.weight", "output.bias"]
         + [f"hidden.{k}.{p}" for k in (0, 1) for p in ("weight", "bias")]
     )
+
+
+def test_a_state_dict_saved_before_the_embedding_was_a_module_loads():
+    torch.manual_seed(0)
+    model = MLP(BOUNDS, 1, width=8, depth=2, fourier_features=True).double()
+    old = {k.removeprefix("embedding."): v for k, v in model.state_dict().items()}
+    assert {"lower", "upper", "frequencies"} <= old.keys()
+    torch.manual_seed(1)
+    other = MLP(BOUNDS, 1, width=8, depth=2, fourier_features=True).double()
+    other.load_state_dict(old)
+    x = torch.rand(4, 3, dtype=torch.float64)
+    torch.testing.assert_close(other(x), model(x))
 
 
 @pytest.mark.parametrize("norm", NORMS)

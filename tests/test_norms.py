@@ -9,13 +9,13 @@ import torch
 import pdes
 import pinn
 import samplers
-from pinn.batch_statistics import step_losses
 from pinn.cli import main
 from pinn.config import Config
 from pinn.derivatives import AutogradDerivatives, pointwise
 from pinn.nn import MLP, NORMS, training_mode
+from pinn.plan import StepPlan
 from pinn.report import evaluation_points, field_errors, predict
-from pinn.solver import build_model
+from pinn.state import build_model
 
 BOUNDS = torch.tensor([[0.0, -1.0, 0.0], [1.0, 1.0, 2.0]], dtype=torch.float64)
 
@@ -138,9 +138,9 @@ def test_training_step_uses_one_set_of_statistics_for_all_terms_and_updates_runn
     g = torch.Generator().manual_seed(0)
     batches = {t.name: samplers.get("uniform").draw(t.region, 16, g) for t in problem.terms}
     before = model.norms[1].running_mean.clone()
-    step_losses(model, problem, batches)
+    StepPlan(problem, model).losses(model, batches)
     union = torch.cat([q.points for q in batches.values()])
-    a = model.hidden[1](torch.tanh(model.hidden[0](model.scale(union))))
+    a = model.hidden[1](torch.tanh(model.hidden[0](model.embedding.scale(union))))
     torch.testing.assert_close(model.norms[1].running_mean, 0.9 * before + 0.1 * a.mean(0).detach())
 
 

@@ -14,6 +14,7 @@ import samplers
 from pdes.geometry import Ball, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term
 from pinn.cli import main
+from pinn.step import setup
 
 SCHEMA = ("sampler", "batch", "estimate", "std_error", "replicates", "grad_var_trace", "grad_snr")
 TINY = ["--steps", "2", "--lbfgs-steps", "0", "--batch", "64", "--width", "8", "--depth", "1", "--replicates", "2"]
@@ -99,14 +100,11 @@ def test_bad_sampler_options_are_one_line_errors(extra, message, capsys):
 
 
 def test_one_rule_instance_per_term():
-    run = pinn.solver.Run(
-        pdes.get("heat1d", constraints="soft"),
-        pinn.Config(sampler="pool", pool=64, batch=32, steps=1, lbfgs_steps=0),
-        None,
-        False,
+    run, state = setup(
+        pdes.get("heat1d", constraints="soft"), pinn.Config(sampler="pool", pool=64, batch=32, steps=1, lbfgs_steps=0)
     )
-    rules = list(run.rules.values())
+    rules = list(state.rules.values())
     assert len({id(r) for r in rules}) == len(rules) == 3
-    run.draw(run.generators)
+    run.plan.draw(state.rules, state.generators, 32, run.device, state.dtype)
     assert [r.region for r in rules] == [t.region for t in run.problem.terms]
     assert torch.is_tensor(rules[0].pool.points)

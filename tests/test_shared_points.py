@@ -5,30 +5,32 @@ import torch
 
 import pdes
 import pinn
-from pinn.batch_statistics import step_losses
 from pinn.config import Config
+from pinn.derivatives import ForwardDerivatives
 from pinn.jets import is_sum
-from pinn.loss import derivative_engine, sharing_groups, term_losses
-from pinn.solver import Run, moved, term_rules
+from pinn.plan import StepPlan
+from pinn.state import moved, term_rules
+from pinn.step import setup
 from samplers.quadrature import Quadrature
 
 SMALL = dict(batch=64, width=8, depth=2, eval_every=5, eval_points=64, replicates=2, dtype="float64", device="cpu")
 
 
 def shared_run(problem, **settings):
-    return Run(problem, Config(**{**SMALL, "shared_points": True, **settings}), None, progress=False)
+    """The run and state of ``problem`` with shared points, and a draw of its batches."""
+    run, state = setup(problem, Config(**{**SMALL, "shared_points": True, **settings}))
+    return run, state, run.plan.draw(state.rules, state.generators, run.config.batch, run.device, state.dtype)
 
 
 def test_terms_on_one_region_share_a_rule_and_a_batch():
     cavity = pdes.get("cavity")
-    run = shared_run(cavity)
-    groups = [[t.name for t in group] for group in sharing_groups(cavity.terms, run.rules)]
+    run, state, batches = shared_run(cavity)
+    groups = [[t.name for t in group.terms] for group in run.plan.groups]
     assert groups[0] == ["momentum_x", "momentum_y", "continuity"]
     assert sum(len(g) for g in groups) == len(cavity.terms)
     assert all(len({id(t.region) for t in cavity.terms if t.name in g}) == 1 for g in groups)
-    batches = run.draw(run.generators)
+    assert state.rules["momentum_x"] is state.rules["continuity"]
     assert batches["momentum_x"] is batches["momentum_y"] is batches["continuity"]
-    assert [[t.name for t in g] for g in sharing_groups(cavity.terms, batches)] == groups
     unshared = term_rules(cavity, Config(**SMALL))
     assert len({id(rule) for rule in unshared.values()}) == len(cavity.terms)
 
@@ -37,18 +39,17 @@ def test_terms_on_one_region_share_a_rule_and_a_batch():
 def test_a_shared_batch_gives_the_losses_and_gradients_of_separate_copies(engine):
     """Sharing changes the cost, not the numbers: same points as separate quadratures, same results."""
     cavity = pdes.get("cavity")
-    run = shared_run(cavity)
-    shared = run.draw(run.generators)
+    run, state, shared = shared_run(cavity)
     separate = {name: Quadrature(q.points.clone(), q.weights.clone()) for name, q in shared.items()}
 
-    def losses_and_gradients(batches):
-        run.model.zero_grad()
-        losses = term_losses(run.model, cavity, batches, engine)
+    def losses_and_gradients(batches, shared_points):
+        state.model.zero_grad()
+        losses = StepPlan(cavity, state.model, engine, shared_points).losses(state.model, batches)
         sum(losses.values()).backward()
-        return torch.stack(list(losses.values())), [p.grad.clone() for p in run.model.parameters()]
+        return torch.stack(list(losses.values())), [p.grad.clone() for p in state.model.parameters()]
 
-    loss_shared, grad_shared = losses_and_gradients(shared)
-    loss_separate, grad_separate = losses_and_gradients(separate)
+    loss_shared, grad_shared = losses_and_gradients(shared, True)
+    loss_separate, grad_separate = losses_and_gradients(separate, False)
     torch.testing.assert_close(loss_shared, loss_separate, rtol=1e-12, atol=1e-14)
     for a, b in zip(grad_shared, grad_separate):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
@@ -56,10 +57,10 @@ def test_a_shared_batch_gives_the_losses_and_gradients_of_separate_copies(engine
 
 def test_the_forward_engine_of_a_group_carries_every_derivative_its_terms_read():
     cavity = pdes.get("cavity")
-    run = shared_run(cavity)
-    points = run.draw(run.generators)["momentum_x"].points
-    group = cavity.terms[:3]
-    engine = derivative_engine(run.model, cavity, group, points, "forward")
+    run, state, batches = shared_run(cavity, engine="forward")
+    run.losses(batches)
+    group = run.plan.groups[0]
+    engine = ForwardDerivatives(state.model, batches["momentum_x"].points, group.reads)
     # u, v, p, their first derivatives and the Laplacians of u and v, one channel for both
     laplacian = ((0, 0), (1, 1))
     assert {(k, w) for k, w in engine.needed if is_sum(w)} == {(0, laplacian), (1, laplacian)}
@@ -69,8 +70,8 @@ def test_the_forward_engine_of_a_group_carries_every_derivative_its_terms_read()
 
 def test_moving_batches_keeps_them_shared():
     cavity = pdes.get("cavity")
-    run = shared_run(cavity)
-    batches = moved(run.draw(run.generators), torch.device("cpu"), torch.float32)
+    run, state, batches = shared_run(cavity)
+    batches = moved(batches, torch.device("cpu"), torch.float32)
     assert batches["momentum_x"] is batches["continuity"]
     assert batches["momentum_x"].points.dtype == torch.float32
 
@@ -93,13 +94,12 @@ def test_rad_solve_resumes_to_the_same_end(tmp_path, interrupted_solve, stop_at,
 
 def test_batch_norm_statistics_count_a_shared_batch_once():
     cavity = pdes.get("cavity")
-    run = shared_run(cavity, norm="batch")
-    batches = run.draw(run.generators)
-    network = run.model.network if hasattr(run.model, "network") else run.model
+    run, state, batches = shared_run(cavity, norm="batch")
+    network = state.model.network if hasattr(state.model, "network") else state.model
     seen = []
     original = network.batch_statistics
     network.batch_statistics = lambda points: seen.append(points.shape[0]) or original(points)
-    step_losses(network, cavity, batches)
+    run.plan.losses(network, batches)
     unique = {id(q): q for q in batches.values()}.values()
     assert seen == [sum(q.points.shape[0] for q in unique)]
     assert seen[0] < sum(q.points.shape[0] for q in batches.values())

@@ -13,7 +13,7 @@ from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference
 from pinn.config import Config
 from pinn.report import evaluation_points, field_errors, predict
-from pinn.solver import build_model
+from pinn.state import build_model
 
 TINY = dict(steps=150, lbfgs_steps=20, batch=128, width=16, depth=2, eval_every=50, eval_points=512, replicates=4)
 

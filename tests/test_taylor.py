@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import pdes
-from pdes.dirichlet import BoxDirichlet
 from pdes.geometry import Box, TimeInterval
 from pdes.taylor import Taylor
+from pdes.transforms import BoxDirichlet
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 

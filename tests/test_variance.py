@@ -13,7 +13,7 @@ from pdes.problem import Problem, Term
 from pinn.config import Config
 from pinn.derivatives import AutogradDerivatives, PointDerivatives
 from pinn.report import term_gradient_statistics
-from pinn.solver import build_model
+from pinn.state import build_model
 from samplers.quadrature import Quadrature
 from samplers.variance import (
     gradient_statistics,

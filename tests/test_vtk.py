@@ -17,7 +17,7 @@ from pdes.geometry import Ball, Box
 from pdes.problem import Problem, Term
 from pdes.reference import Reference
 from pinn.cli import main
-from pinn.loss import residual
+from pinn.plan import residual
 from pinn.vtk import export, export_run, export_times, space_mesh
 
 TINY = {"steps": 5, "lbfgs_steps": 0, "batch": 16, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}

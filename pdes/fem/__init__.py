@@ -2,12 +2,14 @@
 
 Modules (import them explicitly; importing ``pdes.fem`` alone loads nothing heavy):
 
-- ``closed_forms``: functions written once for numpy arrays and torch tensors alike (lid
-  profiles, Kovasznay and Taylor–Green flows), shared by PINN problems and FEM solvers;
 - ``mesh``: triangle meshes of rectangles and an L-shape with named boundaries;
 - ``linalg``: sparse direct solves with a nested-dissection ordering;
 - ``solution``: ``FEMSolution``, nodal values on a mesh, evaluated anywhere by probes;
 - ``heat``: ``u_t = ∇·(κ∇u) + s`` with P1/P2 elements and BDF2;
 - ``navier_stokes``: steady (Newton, Re continuation) and unsteady (BDF2) Taylor–Hood solvers;
 - ``references``: ready-made cached references (cavity, Kovasznay, Taylor–Green).
+
+The closed forms that PINN problems and these solvers share (lid profiles, Kovasznay and
+Taylor–Green flows), written once for numpy arrays and torch tensors alike, are
+``pdes.closed_forms``; the reference cache is ``pdes.reference_cache``.
 """

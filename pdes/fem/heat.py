@@ -9,7 +9,7 @@ Conditions, one per named boundary of the mesh, with n the outward normal:
 Weak form: ``(u_t, v) + (κ∇u, ∇v) + Σ_R β⟨u, v⟩ = (s, v) + Σ_{N,R} ⟨g, v⟩``. Time steps are
 BDF2 (the first one BDF1, which keeps second order); the two step matrices are each
 factorized once. ``κ(x, y)``, ``s(x, y, t)``, ``u0(x, y)`` and ``g`` are the Python functions
-the PINN problem uses (written for numpy and torch, see ``pdes.fem.closed_forms``).
+the PINN problem uses (written for numpy and torch, see ``pdes.closed_forms``).
 """
 
 from __future__ import annotations

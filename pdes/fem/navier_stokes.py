@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from skfem import Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementVector, LinearForm
 from skfem.helpers import ddot, div, dot, grad, mul
 
-from pdes.fem import closed_forms
+from pdes import closed_forms
 from pdes.fem.linalg import factorize, nested_dissection
 from pdes.fem.mesh import TriMesh, rectangle
 from pdes.fem.solution import FEMSolution

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from pdes.fem.closed_forms import lid_velocity
+from pdes.closed_forms import lid_velocity
 from pdes.reference import FEMReference
 
 CAVITY_RESOLUTION = 64

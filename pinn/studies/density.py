@@ -60,11 +60,9 @@ import pdes
 import samplers
 from pdes.problem import Problem
 from pinn import io
-from pinn.batch_statistics import step_losses
 from pinn.config import Config
-from pinn.loss import total_loss
 from pinn.report import interior_terms
-from pinn.solver import build_model
+from pinn.step import adam_step, next_batches, setup
 from pinn.studies.grid import (
     SKIPPED,
     GridRun,
@@ -262,23 +260,9 @@ def probe_training(problem: Problem, config: Config) -> dict[str, float]:
 
 
 def training_step(problem: Problem, config: Config) -> Callable[[], None]:
-    """A new model, rules and Adam optimizer as the run makes them; calling the result takes one step."""
-    device, dtype = config.torch_device, config.torch_dtype
-    rules = {term.name: samplers.get(config.sampler, **config.sampler_options()) for term in problem.terms}
-    generator = torch.Generator().manual_seed(config.seed)
-    model = build_model(problem, config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-
-    def step() -> None:
-        batches = {
-            t.name: rules[t.name].draw(t.region, config.batch, generator).to(device, dtype) for t in problem.terms
-        }
-        loss = total_loss(problem, step_losses(model, problem, batches, engine=config.engine))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    """A new run as the solver makes it (``pinn.step.setup``); calling the result takes one Adam step."""
+    run, state = setup(problem, config)
+    return lambda: adam_step(run, state, next_batches(run, state))
 
 
 def synchronize(device: torch.device) -> None:

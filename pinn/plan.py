@@ -1,0 +1,297 @@
+"""The step plan: what every training step of a run evaluates, decided once per run.
+
+A PINN loss is ``L = Σ_k λ_k Σ_i w_i r_k(x_i)²``. What a step needs to evaluate it never
+changes during a run, so ``StepPlan`` decides it once:
+
+- the **groups**: terms that share a batch. With ``shared_points`` the terms on one region
+  (one Region object) form a group and share one batch and one derivative pass; otherwise
+  each term is its own group. The group's first term owns the rule and random stream
+  that draw its batch.
+- what each group's residuals **read**: the ``(field, wrt)`` derivatives, recorded on the
+  group's first batch by running its residuals once on ``ReadRecorder`` (an engine that
+  answers zeros and notes what is asked). A residual reads the same names at every point,
+  so they are recorded once; they are recorded again only when a residual reads something
+  new (the forward engine then raises, the plan records, and the step is evaluated again).
+- the **engine** of each group (``ENGINES``): ``autograd``, ``forward``, or for ``auto`` the
+  forward engine where it saves work — residuals that read values only (a plain forward
+  pass of any model), and second derivatives of a model the forward engine knows
+  (``pinn.derivatives.forward_parts``); first-derivative residuals cost nested autograd
+  about as many matrix products as the jet and fewer other operations, so they get
+  ``autograd``. ``compile`` runs every group on the forward engine, single process or not
+  (autograd's double backward does not compile), and the term losses through
+  ``torch.compile`` (``pinn.compiled``).
+- whether each group's region has outward **normals** (``f.n_x``), asked of the region once.
+
+So each residual runs once per step. The same plan serves one-off evaluations: ``residuals``
+builds a one-group plan for any terms at any points.
+
+A model that couples the points of a batch (BatchNorm in training, ``couples_points``) is
+evaluated with the statistics of the step's batch — every group's points together — held
+fixed (``pinn.derivatives.pointwise``), folded once into the running averages per loss
+evaluation: all terms of a step see one and the same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+
+from pdes.geometry import Region
+from pdes.problem import Fields, Problem, Term
+from pinn.choices import ENGINES, check_choice
+from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, Key, forward_parts
+from pinn.jets import Wrt, is_second_order
+from samplers.quadrature import Quadrature, Rule
+
+Tensor = torch.Tensor
+Model = Callable[[Tensor], Tensor]
+
+
+class ReadRecorder:
+    """A derivative engine at ``points[:1]`` that returns zeros and records every ``(field, wrt)`` read."""
+
+    def __init__(self, points: Tensor):
+        self.points = points[:1].detach()
+        self.read: set[Key] = set()
+
+    def derivative(self, field: int, wrt: Wrt) -> Tensor:
+        self.read.add((field, wrt))
+        return torch.zeros_like(self.points[..., 0])
+
+
+@dataclass
+class Group:
+    """Terms that share one batch; ``reads``, ``engine`` and ``normals`` are settled at the first batch."""
+
+    terms: tuple[Term, ...]
+    reads: frozenset[Key] | None = None
+    engine: str | None = None
+    normals: bool | None = None
+
+    @property
+    def owner(self) -> Term:
+        """The term whose rule and random stream draw the group's batch."""
+        return self.terms[0]
+
+    @property
+    def region(self) -> Region:
+        return self.terms[0].region
+
+
+class StepPlan:
+    """The groups of ``problem``'s terms, what they read and the engine of each (module docstring).
+
+    ``model`` is the run's model (to learn whether the forward engine knows it); ``compile``
+    names a ``torch.compile`` backend for the term losses (``pinn.compiled``), or None.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        model: Model,
+        engine: str = "auto",
+        shared_points: bool = False,
+        terms: Sequence[Term] | None = None,
+        compile: str | None = None,
+    ):
+        check_choice("engine", engine, ENGINES)
+        self.problem = problem
+        self.engine = "forward" if compile is not None else engine
+        self.compile = compile
+        self.known_model = forward_parts(model) is not None
+        by_key: dict[int, list[Term]] = {}
+        for term in problem.terms if terms is None else terms:
+            by_key.setdefault(id(term.region) if shared_points else id(term), []).append(term)
+        self.groups = [Group(tuple(group)) for group in by_key.values()]
+        self._term_losses = self.term_losses
+        if compile is not None:
+            from pinn.compiled import compiled
+
+            self._term_losses = compiled(self.term_losses, compile)
+
+    # --- batches -------------------------------------------------------------------------
+
+    def draw(
+        self,
+        rules: Mapping[str, Rule],
+        generators: Mapping[str, torch.Generator] | torch.Generator,
+        batch: int,
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> dict[str, Quadrature]:
+        """One quadrature of ``batch`` points per group, from its owner's rule and stream (or one ``generators``).
+
+        Terms of a group get the same Quadrature object; on ``device`` in ``dtype``.
+        """
+        batches = {}
+        for group in self.groups:
+            owner = group.owner
+            g = generators if isinstance(generators, torch.Generator) else generators[owner.name]
+            q = rules[owner.name].draw(owner.region, batch, g).to(device, dtype)
+            batches.update(dict.fromkeys((t.name for t in group.terms), q))
+        return batches
+
+    def refresh(
+        self,
+        rules: Mapping[str, Rule],
+        model: Model,
+        step: int,
+        generators: Mapping[str, torch.Generator],
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> None:
+        """Hand every group's rule its residual before a step (adaptive rules resample).
+
+        A group of several terms hands the root sum of squares ``sqrt(Σ_k r_k²)`` of its residuals.
+        """
+        for group in self.groups:
+            owner = group.owner
+            residual = residual_function(model, self.problem, group.terms, device, dtype)
+            rules[owner.name].refresh(owner.region, residual, step, generators[owner.name])
+
+    # --- losses --------------------------------------------------------------------------
+
+    def losses(self, model: Model, batches: Mapping[str, Quadrature], update_running: bool = True) -> dict[str, Tensor]:
+        """``{term: Σ_i w_i r(x_i)²}`` (unweighted by λ) at one step's ``batches``, in the problem's term order.
+
+        A batch-coupled model uses the statistics of all the step's points, held fixed, and
+        (with ``update_running``) folds them into its running averages.
+        """
+        if getattr(model, "couples_points", False):
+            points = torch.cat([batches[group.owner.name].points for group in self.groups])
+            statistics = model.batch_statistics(points)
+            if update_running:
+                model.update_running_statistics(statistics)
+            model = partial(model, statistics=statistics)
+        self._settle(model, batches)
+        try:
+            return self._term_losses(model, batches)
+        except ValueError:
+            if not self._read_again(model, batches):
+                raise
+            return self._term_losses(model, batches)
+
+    def term_losses(self, model: Model, batches: Mapping[str, Quadrature]) -> dict[str, Tensor]:
+        """``{term: Σ_i w_i r(x_i)²}`` with the settled reads and engines (what ``compile`` compiles)."""
+        losses = {}
+        for group in self.groups:
+            q = batches[group.owner.name]
+            for term, r in zip(group.terms, self._residuals(model, group, q.points)):
+                losses[term.name] = q.mean(r**2)
+        return {t.name: losses[t.name] for t in self.problem.terms if t.name in losses}
+
+    def residuals(self, model: Model, points: Tensor) -> list[Tensor]:
+        """The residual ``(N,)`` of every term of the plan at the same ``points`` (a one-group plan)."""
+        (group,) = self.groups
+        batch = {group.owner.name: Quadrature(points, points.new_ones(points.shape[0]))}
+        self._settle(model, batch)
+        try:
+            return self._residuals(model, group, points)
+        except ValueError:
+            if not self._read_again(model, batch):
+                raise
+            return self._residuals(model, group, points)
+
+    def _residuals(self, model: Model, group: Group, points: Tensor) -> list[Tensor]:
+        if group.engine == "autograd":
+            engine = AutogradDerivatives(model, points)
+        else:
+            engine = ForwardDerivatives(model, points, group.reads)
+        normals = group.region.normal(points.detach()) if group.normals else None
+        fields = Fields(self.problem.coordinates, self.problem.fields, engine, normals)
+        return [checked(term, term.residual(fields), points) for term in group.terms]
+
+    # --- settling reads and engines ------------------------------------------------------
+
+    def _settle(self, model: Model, batches: Mapping[str, Quadrature]) -> None:
+        """At a group's first batch: whether its region has normals, what it reads, its engine."""
+        for group in self.groups:
+            if group.reads is None:
+                points = batches[group.owner.name].points
+                group.normals = has_normals(group.region, points[:1])
+                group.reads = self._record(group, points)
+                group.engine = self._engine_for(group.reads)
+
+    def _read_again(self, model: Model, batches: Mapping[str, Quadrature]) -> bool:
+        """Record every group's reads again; whether any residual read something new."""
+        changed = False
+        for group in self.groups:
+            reads = self._record(group, batches[group.owner.name].points)
+            if not reads <= group.reads:
+                group.reads = group.reads | reads
+                group.engine = self._engine_for(group.reads)
+                changed = True
+        return changed
+
+    def _record(self, group: Group, points: Tensor) -> frozenset[Key]:
+        recorder = ReadRecorder(points)
+        normals = group.region.normal(recorder.points) if group.normals else None
+        fields = Fields(self.problem.coordinates, self.problem.fields, recorder, normals)
+        for term in group.terms:
+            term.residual(fields)
+        return frozenset(recorder.read)
+
+    def _engine_for(self, reads: frozenset[Key]) -> str:
+        if self.engine != "auto":
+            return self.engine
+        values_only = all(not wrt for _, wrt in reads)
+        second_order = any(is_second_order(wrt) for _, wrt in reads)
+        return "forward" if values_only or (self.known_model and second_order) else "autograd"
+
+
+def has_normals(region: Region, points: Tensor) -> bool:
+    """Whether ``region`` gives outward normals (a boundary) — asked once, at one point."""
+    try:
+        region.normal(points.detach())
+    except ValueError:
+        return False
+    return True
+
+
+def checked(term: Term, r: Tensor | float, points: Tensor) -> Tensor:
+    """``r`` as an ``(N,)`` tensor of ``points``' dtype (a constant broadcast); a wrong shape raises."""
+    r = torch.as_tensor(r, dtype=points.dtype, device=points.device)
+    if r.ndim == 0:
+        return r.expand(points.shape[0])
+    if r.shape != (points.shape[0],):
+        raise ValueError(f"term '{term.name}': residual has shape {tuple(r.shape)}, expected ({points.shape[0]},)")
+    return r
+
+
+def residuals(
+    model: Model, problem: Problem, terms: Sequence[Term], points: Tensor, engine: str = "auto"
+) -> list[Tensor]:
+    """The residual ``r_k(x_i)`` of each of ``terms`` at the same ``points``, by one derivative pass of ``engine``."""
+    return StepPlan(problem, model, engine, shared_points=True, terms=[*terms]).residuals(model, points)
+
+
+def residual(model: Model, problem: Problem, term: Term, points: Tensor, engine: str = "auto") -> Tensor:
+    """The residual ``r(x_i)`` of ``term`` at each point, an ``(N,)`` tensor, by the derivative ``engine``."""
+    (r,) = residuals(model, problem, [term], points, engine)
+    return r
+
+
+def residual_function(
+    model: Model, problem: Problem, terms: Sequence[Term], device: torch.device, dtype: torch.dtype, chunk: int = 16384
+) -> Callable[[Tensor], Tensor]:
+    """``points ↦ r(x_i)`` of one term, or ``sqrt(Σ_k r_k²)`` of several at the same points.
+
+    Float64 CPU points in, detached float64 CPU ``(N,)`` out, evaluated in chunks.
+    """
+
+    def evaluate(points: Tensor) -> Tensor:
+        parts = []
+        for p in points.split(chunk):
+            rs = residuals(model, problem, terms, p.to(device, dtype))
+            parts.append((rs[0] if len(rs) == 1 else torch.stack(rs).square().sum(dim=0).sqrt()).detach())
+        return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
+
+    return evaluate
+
+
+def total_loss(problem: Problem, losses: Mapping[str, Tensor], weights: Mapping[str, float] | None = None) -> Tensor:
+    """``Σ_k λ_k L_k`` with ``λ_k`` the Term's weight, times its balancing weight if ``weights`` is given."""
+    return sum(t.weight * (1.0 if weights is None else weights[t.name]) * losses[t.name] for t in problem.terms)

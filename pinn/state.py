@@ -1,0 +1,243 @@
+"""The training state: everything a run changes as it trains, and all that an exact resume needs.
+
+``TrainState`` holds the model, both optimizers and the learning-rate schedule, the rules
+and random streams of every term, the step counters, the balancing weights and the
+history. ``state_dict()`` / ``load_state_dict()`` give and take all of it but the model and
+the history, which the run file stores beside it (``pinn.io``); on the CPU a run resumed
+from them ends with the same parameters as an uninterrupted one.
+
+Random streams: one per term, one for the L-BFGS batch and one for the statistics, all
+derived from the one seed (``stream_generators``); on several processes each rank has its
+own (``pinn.distributed``), and ``state_dict`` then keeps every rank's part.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+import samplers
+from pdes.problem import Problem
+from pinn.config import Config
+from pinn.nn import MLP, BatchNorm
+from pinn.transformed import Transformed
+from samplers.quadrature import Quadrature, Rule
+
+Tensor = torch.Tensor
+
+LBFGS_STREAM, STATISTICS_STREAM = "<lbfgs>", "<statistics>"
+"""Names of the two streams besides the terms' own."""
+
+
+def build_model(problem: Problem, config: Config, model: nn.Module | None = None) -> nn.Module:
+    """The network for ``problem`` on ``config``'s device and dtype, with the problem's output transform.
+
+    Without ``model``: the ``pinn.nn.MLP`` the config describes, seeded by ``config.seed``.
+    A user's ``model`` (``(N, d)`` points to ``(N, len(problem.fields))`` outputs) is used as it is.
+    """
+    if model is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            model = MLP(
+                problem.domain.bounds,
+                len(problem.fields),
+                width=config.width,
+                depth=config.depth,
+                activation=config.activation,
+                norm=config.norm,
+                fourier_features=config.fourier_features,
+                fourier_scale=config.fourier_scale,
+                modified_mlp=config.modified_mlp,
+            )
+    else:
+        check_user_model(model)
+    if problem.transform is not None:
+        model = Transformed(model, problem.transform)
+    return model.to(config.torch_device, config.torch_dtype)
+
+
+def check_user_model(model: object) -> None:
+    """Refuse, in one line, a model that is no ``nn.Module``, has no parameters, or couples points unseen."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"model {type(model).__name__} has no trainable parameters")
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm | BatchNorm) and not isinstance(model, MLP):
+            raise ValueError(
+                f"model {type(model).__name__} contains {type(module).__name__}, whose batch statistics would "
+                "couple the points' derivatives; use the solver's MLP with norm='batch', or another norm"
+            )
+
+
+def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Generator]:
+    """``count`` independent CPU generators derived from ``seed`` for process ``rank``.
+
+    They are children ``rank·count … rank·count + count − 1`` of ``SeedSequence(seed)``: every
+    rank's streams are independent of every other's, and rank 0's are a single process's.
+    """
+    children = np.random.SeedSequence(seed).spawn(count * (rank + 1))[count * rank :]
+    return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0] >> 1)) for c in children]
+
+
+def term_rules(problem: Problem, config: Config) -> dict[str, Rule]:
+    """``{term: rule}``: a rule instance per term, or with ``config.shared_points`` one per region (Region object)."""
+    by_region: dict[int, Rule] = {}
+    rules = {}
+    for term in problem.terms:
+        key = id(term.region) if config.shared_points else id(term)
+        if key not in by_region:
+            by_region[key] = samplers.get(config.sampler, **config.sampler_options())
+        rules[term.name] = by_region[key]
+    return rules
+
+
+def moved(batches: dict[str, Quadrature], device: torch.device, dtype: torch.dtype) -> dict[str, Quadrature]:
+    """``batches`` on ``device`` in ``dtype``, terms that shared a quadrature still sharing one."""
+    copies: dict[int, Quadrature] = {}
+    for q in batches.values():
+        copies.setdefault(id(q), q.to(device, dtype))
+    return {name: copies[id(q)] for name, q in batches.items()}
+
+
+def empty_history(problem: Problem) -> dict:
+    """The history of a run that has not started: per-step lists, evaluations, statistics, weights."""
+    return {
+        "step": [],
+        "phase": [],
+        "loss": [],
+        "lr": [],
+        "terms": {t.name: [] for t in problem.terms},
+        "eval": [],
+        "quadrature": [],
+        "weights": [],
+    }
+
+
+@dataclass
+class TrainState:
+    """What a run changes as it trains (module docstring).
+
+    ``step`` counts Adam steps and then L-BFGS iterations; ``lbfgs_used`` the L-BFGS
+    iterations spent (all of them once L-BFGS converged); ``lbfgs_batches`` the fixed batch
+    L-BFGS trains on; ``weights`` the balancing weights λ_k (None without balancing);
+    ``adam_time`` the seconds spent in Adam steps and ``wall_before`` the seconds of earlier
+    processes of this run.
+    """
+
+    model: nn.Module
+    adam: torch.optim.Adam
+    schedule: torch.optim.lr_scheduler.ExponentialLR
+    lbfgs: torch.optim.LBFGS
+    rules: dict[str, Rule]
+    generators: dict[str, torch.Generator]
+    history: dict
+    weights: dict[str, float] | None = None
+    step: int = 0
+    lbfgs_used: int = 0
+    lbfgs_batches: dict[str, Quadrature] | None = None
+    adam_time: float = 0.0
+    wall_before: float = 0.0
+    parameters: list[Tensor] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, problem: Problem, config: Config, model: nn.Module, rank: int = 0) -> TrainState:
+        """The state of a new run of ``model`` on ``problem`` (process ``rank``'s streams)."""
+        # backward(inputs=parameters): no gradient flows on to the collocation points
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        adam = torch.optim.Adam(parameters, lr=config.lr, fused=True)
+        gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
+        lbfgs = torch.optim.LBFGS(
+            parameters,
+            lr=1.0,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-12,
+            tolerance_change=1e-15,
+        )
+        names = [t.name for t in problem.terms] + [LBFGS_STREAM, STATISTICS_STREAM]
+        return cls(
+            model=model,
+            adam=adam,
+            schedule=torch.optim.lr_scheduler.ExponentialLR(adam, gamma),
+            lbfgs=lbfgs,
+            rules=term_rules(problem, config),
+            generators=dict(zip(names, stream_generators(config.seed, len(names), rank))),
+            history=empty_history(problem),
+            weights={t.name: 1.0 for t in problem.terms} if config.balance_every else None,
+            parameters=parameters,
+        )
+
+    def rank_state(self) -> dict:
+        """This process's own part: its random streams, rules and L-BFGS batches (on the CPU)."""
+        batches = self.lbfgs_batches
+        return {
+            "generators": {name: g.get_state() for name, g in self.generators.items()},
+            "rules": self.rules,
+            "lbfgs_batches": None if batches is None else moved(batches, torch.device("cpu"), self.dtype),
+        }
+
+    def state_dict(self, wall_time: float, other_ranks: list[dict] = ()) -> dict:
+        """Everything but the model and the history that an exact resume needs.
+
+        This process's ``rank_state`` is at the top level (rank 0's on several processes), the
+        other ranks' in ``other_ranks``; ``wall_time`` is the run's seconds so far.
+        """
+        return {
+            **self.rank_state(),
+            "other_ranks": list(other_ranks),
+            "adam": self.adam.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "lbfgs": self.lbfgs.state_dict(),
+            "lbfgs_used": self.lbfgs_used,
+            "adam_time": self.adam_time,
+            "wall_time": wall_time,
+            "balance_weights": self.weights,
+        }
+
+    def load_state_dict(self, state: dict, rank: int = 0, ranks: int = 1) -> None:
+        """Continue from ``state_dict()``'s dictionary as process ``rank`` of ``ranks``."""
+        parts = [state, *state.get("other_ranks", [])]
+        if len(parts) != ranks:
+            raise ValueError(f"the run was trained on {len(parts)} processes; resume it on as many, not {ranks}")
+        own = parts[rank]
+        for name, g in self.generators.items():
+            g.set_state(own["generators"][name])
+        self.rules = own["rules"]
+        self.adam.load_state_dict(state["adam"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.lbfgs.load_state_dict(state["lbfgs"])
+        batches = own["lbfgs_batches"]
+        device = self.parameters[0].device
+        self.lbfgs_batches = None if batches is None else moved(batches, device, self.dtype)
+        self.lbfgs_used = state["lbfgs_used"]
+        self.adam_time = state["adam_time"]
+        self.weights = state["balance_weights"]
+        self.wall_before = state["wall_time"]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.parameters[0].dtype
+
+    @property
+    def lr(self) -> float:
+        """The Adam learning rate of the next step."""
+        return self.schedule.get_last_lr()[0]
+
+    def record(self, phase: str, loss: float, losses: dict[str, float], lr: float) -> None:
+        """Append one step (or L-BFGS chunk) to the history."""
+        h = self.history
+        h["step"].append(self.step)
+        h["phase"].append(phase)
+        h["loss"].append(loss)
+        h["lr"].append(lr)
+        for name, value in losses.items():
+            h["terms"][name].append(value)
+
+    @property
+    def last_loss(self) -> float:
+        return self.history["loss"][-1] if self.history["loss"] else math.nan

@@ -1,0 +1,87 @@
+"""The project's one atomic writer (pdes.files.atomic_write): temp file beside the path, rename, mode 0644."""
+
+import stat
+
+import pytest
+
+import pinn.io
+from pdes.files import atomic_write
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_file_appears_only_when_written_whole(tmp_path):
+    target = tmp_path / "report.json"
+    seen = {}
+
+    def write(tmp):
+        seen["tmp"] = tmp
+        seen["target existed"] = target.exists()
+        tmp.write_text("new")
+
+    atomic_write(target, write)
+    assert seen["target existed"] is False
+    assert seen["tmp"] != target and seen["tmp"].parent == target.parent
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_an_existing_file_keeps_its_content_until_the_rename(tmp_path):
+    target = tmp_path / "run.h5"
+    target.write_text("old")
+
+    def write(tmp):
+        assert target.read_text() == "old"
+        tmp.write_text("new")
+        assert target.read_text() == "old"
+
+    atomic_write(target, write)
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+
+
+@pytest.mark.parametrize("error", [ValueError("disk full"), KeyboardInterrupt()])
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path, error):
+    target = tmp_path / "cache.h5"
+    target.write_text("old")
+
+    def write(tmp):
+        tmp.write_text("half")
+        raise error
+
+    with pytest.raises(type(error)):
+        atomic_write(target, write)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.h5"]
+
+
+def test_a_failed_first_write_leaves_nothing(tmp_path):
+    def write(tmp):
+        raise OSError("no space left")
+
+    with pytest.raises(OSError, match="no space left"):
+        atomic_write(tmp_path / "study.md", write)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_file_written_has_mode_0644(tmp_path):
+    new = tmp_path / "new.txt"
+    atomic_write(new, lambda tmp: tmp.write_text("x"))
+    assert mode(new) == 0o644
+    private = tmp_path / "private.txt"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write(private, lambda tmp: tmp.write_text("x"))
+    assert mode(private) == 0o644
+
+
+def test_missing_parent_directories_are_created(tmp_path):
+    target = tmp_path / "a" / "b" / "file.txt"
+    atomic_write(target, lambda tmp: tmp.write_text("x"))
+    assert target.read_text() == "x"
+
+
+def test_pinn_io_uses_the_same_writer():
+    assert pinn.io.atomic_write is atomic_write
