@@ -56,7 +56,7 @@ def cli_steps_per_s(problem: str, settings: dict, engine: str, threads: int) -> 
 
 
 def isolated_steps_per_s(problem_name: str, settings: dict, steps: int) -> float:
-    """Steps per second (wall, as report.json's steps_per_s) of the solver's Adam step on one fixed batch, after a warm-up step."""
+    """Steps per wall second (as report.json counts them) of the solver's step on one fixed batch, after a warm-up."""
     problem = pdes.get(problem_name)
     config = Config.build(problem.defaults, {**settings, "engine": "forward", "device": "cpu"})
     run, state = setup(problem, config)
@@ -95,7 +95,8 @@ def main() -> None:
             f"`pinn solve {args.problem} {' '.join(flags(settings))}` with `--engine forward` and `--engine autograd`, "
             f"alternating, {args.rounds} rounds, one fresh process each; steps/s from report.json. The isolated "
             "step: `pinn.step.adam_step` on one fixed batch at the same settings, wall seconds, in this process. "
-            f"Median end-to-end forward/autograd **{speedup:.2f}×**; median CLI forward over isolated step **{loop:.3f}**."
+            f"Median end-to-end forward/autograd **{speedup:.2f}×**; "
+            f"median CLI forward over isolated step **{loop:.3f}**."
         )
         targets = {
             "end_to_end_cavity": (f"{speedup:.2f}×", status(speedup >= 3)),

@@ -124,13 +124,16 @@ class StepPlan:
     ) -> dict[str, Quadrature]:
         """One quadrature of ``batch`` points per group, from its owner's rule and stream (or one ``generators``).
 
-        Terms of a group get the same Quadrature object; on ``device`` in ``dtype``.
+        Terms of a group get the same Quadrature object; on ``device`` in ``dtype``. A region of
+        dimension 0 (a point, e.g. a pressure gauge) gets one point of weight 1: any rule's
+        ``batch`` points there are copies of it, and their mean is its value.
         """
         batches = {}
         for group in self.groups:
             owner = group.owner
             g = generators if isinstance(generators, torch.Generator) else generators[owner.name]
-            q = rules[owner.name].draw(owner.region, batch, g).to(device, dtype)
+            n = 1 if owner.region.cube_dim == 0 else batch
+            q = rules[owner.name].draw(owner.region, n, g).to(device, dtype)
             batches.update(dict.fromkeys((t.name for t in group.terms), q))
         return batches
 

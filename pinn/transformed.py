@@ -1,6 +1,6 @@
 """A backbone followed by its problem's output transform: ``fields(x) = transform(x, network(x))``.
 
-``pdes.problem.Problem.transform`` (e.g. exact Dirichlet data, ``pdes.dirichlet``) is applied
+``pdes.problem.Problem.transform`` (e.g. exact Dirichlet data, ``pdes.transforms``) is applied
 here, inside the model, so every derivative engine, the evaluation and the per-point gradient
 statistics see the transformed fields. BatchNorm statistics pass through to the network
 (any ``torch.nn.Module``; one without ``couples_points`` is taken as pointwise).
