@@ -4,9 +4,10 @@ Each round runs the command line (a fresh ``pinn solve`` process per engine, alt
 forward and autograd) and reads ``steps_per_s`` from its report.json: Adam steps over the
 seconds spent in them (drawing the batches, the step, the loop's own callbacks before the
 step; evaluations, statistics and the final report not counted). In the same rounds this
-process times the isolated step at the same settings (``pinn.step.adam_step`` on one fixed
+benchmark times the isolated step at the same settings (``pinn.step.adam_step`` on one fixed
 batch, the settings of ``Config.build(problem.defaults, …)`` as the command line builds
-them), in wall seconds as the report counts them. Reported: the median over rounds of the end-to-end ratio
+them, as many steps after one warm-up step), in a fresh process too, in wall seconds as the
+report counts them. Reported: the median over rounds of the end-to-end ratio
 forward/autograd, and of the ratio of the command line's forward steps/s to the isolated step's.
 
     OMP_NUM_THREADS=1 python benchmarks/end_to_end.py --rounds 3 --record
@@ -68,6 +69,14 @@ def isolated_steps_per_s(problem_name: str, settings: dict, steps: int) -> float
     return steps / (time.perf_counter() - start)
 
 
+def isolated_in_child(problem: str, steps: int, threads: int) -> float:
+    """``isolated_steps_per_s`` in a fresh process, as the command line's run is one."""
+    command = [sys.executable, __file__, "--problem", problem, "--steps", str(steps), "--isolated"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return float(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", default="cavity")
@@ -75,14 +84,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
+    parser.add_argument("--isolated", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.isolated:
+        print(isolated_steps_per_s(args.problem, SETTINGS, args.steps))
+        return
     settings = {**SETTINGS, "steps": args.steps, "lbfgs_steps": 0}
     rows = []
     for round_ in range(1, args.rounds + 1):
         forward = cli_steps_per_s(args.problem, settings, "forward", args.threads)
         autograd = cli_steps_per_s(args.problem, settings, "autograd", args.threads)
-        isolated = isolated_steps_per_s(args.problem, SETTINGS, min(args.steps, 20))
+        isolated = isolated_in_child(args.problem, args.steps, args.threads)
         rows.append([round_, forward, autograd, forward / autograd, isolated, forward / isolated])
         print(markdown_table(HEADERS, rows[-1:]).splitlines()[-1], flush=True)
     speedup = statistics.median(row[3] for row in rows)
@@ -94,7 +107,8 @@ def main() -> None:
         note = (
             f"`pinn solve {args.problem} {' '.join(flags(settings))}` with `--engine forward` and `--engine autograd`, "
             f"alternating, {args.rounds} rounds, one fresh process each; steps/s from report.json. The isolated "
-            "step: `pinn.step.adam_step` on one fixed batch at the same settings, wall seconds, in this process. "
+            "step: `pinn.step.adam_step` on one fixed batch at the same settings and step count, wall seconds, in a "
+            "fresh process. "
             f"Median end-to-end forward/autograd **{speedup:.2f}×**; "
             f"median CLI forward over isolated step **{loop:.3f}**."
         )
