@@ -229,7 +229,7 @@ class CSVLogger(Callback):
             return
         if self.path.exists():
             raise ValueError(f"CSVLogger: '{self.path}' exists; choose a new file")
-        self.file = open(self.path, "w", newline="")  # noqa: SIM115 - closed in on_train_end
+        self.file = open(self.path, "w", newline="")  # closed in on_train_end
         self.fields = list(run.problem.reference.fields) if run.problem.reference is not None else []
         self.writer = csv.writer(self.file)
         terms = [t.name for t in run.problem.terms]

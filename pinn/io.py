@@ -30,6 +30,11 @@ class CorruptRunFile(ValueError):
     """A run file that cannot be read whole."""
 
 
+def recorded_params(params: Mapping) -> dict:
+    """A problem's parameters as run files and report.json hold them: JSON values, anything else by its ``repr``."""
+    return json.loads(json.dumps(dict(params), default=repr))
+
+
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path``, atomically."""
     atomic_write(Path(path), lambda tmp: tmp.write_text(text))
@@ -73,7 +78,7 @@ def save_run(
             h5.attrs.update(
                 format=FORMAT,
                 problem=problem,
-                params=json.dumps(params),
+                params=json.dumps(recorded_params(params)),
                 config=json.dumps(config),
                 reference=json.dumps(reference),
                 step=step,

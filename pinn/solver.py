@@ -21,6 +21,7 @@ import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -112,8 +113,16 @@ def solve(
     if warm_start is not None:
         state.model.load_state_dict(warm_start)
     if out_dir is not None and run.processes.main:
-        io.write_text(out_dir / "config.toml", config.to_toml(problem.params))
+        io.write_text(out_dir / "config.toml", settings_file(config, problem))
     return finish(run, state, [*solver_callbacks, *callbacks])
+
+
+def settings_file(config: Config, problem: Problem) -> str:
+    """``out/config.toml``: the resolved settings, and the problem's parameters where TOML can hold them all."""
+    try:
+        return config.to_toml(problem.params)
+    except ValueError:  # a user's problem built from, e.g., functions
+        return config.to_toml()
 
 
 def resume_run(
@@ -130,7 +139,7 @@ def resume_run(
     saved = io.load_run(Path(out) / "run.h5")
     if saved["complete"]:
         raise ValueError(f"the run in '{out}' is already complete; nothing to resume")
-    if saved["problem"] != problem.name or saved["params"] != problem.params:
+    if saved["problem"] != problem.name or saved["params"] != io.recorded_params(problem.params):
         raise ValueError(
             f"'{out}' holds a run of {saved['problem']} {saved['params']}, not {problem.name} {problem.params}"
         )
@@ -180,9 +189,8 @@ def finish(run: Run, state: TrainState, callbacks: list[Callback]) -> Result:
     evaluation = next(c for c in callbacks if isinstance(c, Evaluation))
     report = build_report(run, state, evaluation)
     if run.config.norm in BATCH_COUPLED_NORMS:
-        draw = lambda: run.plan.draw(  # noqa: E731
-            state.rules, state.generators[STATISTICS_STREAM], run.config.batch, run.device, state.dtype
-        )
+        generator = state.generators[STATISTICS_STREAM]
+        draw = partial(run.plan.draw, state.rules, generator, run.config.batch, run.device, state.dtype)
         report["train_eval_gap"] = train_eval_gap(state.model, run.plan, draw, run.config.replicates)
     checkpoint.save(run, state, complete=True, report=report)
     if run.out is not None and run.processes.main:
@@ -198,7 +206,7 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation) -> dict:
     reference = problem.reference.metadata() if problem.reference is not None else {"kind": "none"}
     return {
         "problem": problem.name,
-        "params": dict(problem.params),
+        "params": io.recorded_params(problem.params),
         "device": run.device.type,
         "processes": run.processes.size,
         "dtype": c.dtype,

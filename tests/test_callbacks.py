@@ -168,3 +168,17 @@ def test_config_toml_of_a_run_reproduces_its_errors_exactly(tmp_path, capsys):
     first, again = (pinn.load(tmp_path / name).report for name in ("first", "again"))
     assert again["errors"] == first["errors"] and again["config"] == first["config"]
     assert (tmp_path / "again" / "config.toml").read_text() == config.read_text()
+
+
+def test_a_problem_with_parameters_json_cannot_hold_still_saves_and_resumes(tmp_path, interrupted_solve):
+    """A user's problem may carry a function as a parameter: the run file and report hold its repr."""
+
+    def problem():
+        p = pdes.get("heat1d")
+        p.params = {"alpha": 0.4, "source": torch.sin}
+        return p
+
+    interrupted_solve(3, problem(), out=tmp_path / "run", **TINY)
+    resumed = pinn.solve(problem(), out=tmp_path / "run", progress=False, resume=True)
+    assert resumed.report["params"] == {"alpha": 0.4, "source": repr(torch.sin)}
+    assert "alpha = 0.4" not in (tmp_path / "run" / "config.toml").read_text()  # TOML cannot hold them all
