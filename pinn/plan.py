@@ -42,6 +42,7 @@ import torch
 from pdes.geometry import Region
 from pdes.problem import Fields, Problem, Term
 from pinn.choices import ENGINES, check_choice
+from pinn.compiled import compiled
 from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, Key, forward_parts
 from pinn.jets import Wrt, is_second_order
 from samplers.quadrature import Quadrature, Rule
@@ -106,11 +107,7 @@ class StepPlan:
         for term in problem.terms if terms is None else terms:
             by_key.setdefault(id(term.region) if shared_points else id(term), []).append(term)
         self.groups = [Group(tuple(group)) for group in by_key.values()]
-        self._term_losses = self.term_losses
-        if compile is not None:
-            from pinn.compiled import compiled
-
-            self._term_losses = compiled(self.term_losses, compile)
+        self._term_losses = self.term_losses if compile is None else compiled(self.term_losses, compile)
 
     # --- batches -------------------------------------------------------------------------
 
@@ -169,11 +166,11 @@ class StepPlan:
             if update_running:
                 model.update_running_statistics(statistics)
             model = partial(model, statistics=statistics)
-        self._settle(model, batches)
+        self._settle(batches)
         try:
             return self._term_losses(model, batches)
         except ValueError:
-            if not self._read_again(model, batches):
+            if not self._read_again(batches):
                 raise
             return self._term_losses(model, batches)
 
@@ -190,11 +187,11 @@ class StepPlan:
         """The residual ``(N,)`` of every term of the plan at the same ``points`` (a one-group plan)."""
         (group,) = self.groups
         batch = {group.owner.name: Quadrature(points, points.new_ones(points.shape[0]))}
-        self._settle(model, batch)
+        self._settle(batch)
         try:
             return self._residuals(model, group, points)
         except ValueError:
-            if not self._read_again(model, batch):
+            if not self._read_again(batch):
                 raise
             return self._residuals(model, group, points)
 
@@ -209,7 +206,7 @@ class StepPlan:
 
     # --- settling reads and engines ------------------------------------------------------
 
-    def _settle(self, model: Model, batches: Mapping[str, Quadrature]) -> None:
+    def _settle(self, batches: Mapping[str, Quadrature]) -> None:
         """At a group's first batch: whether its region has normals, what it reads, its engine."""
         for group in self.groups:
             if group.reads is None:
@@ -218,7 +215,7 @@ class StepPlan:
                 group.reads = self._record(group, points)
                 group.engine = self._engine_for(group.reads)
 
-    def _read_again(self, model: Model, batches: Mapping[str, Quadrature]) -> bool:
+    def _read_again(self, batches: Mapping[str, Quadrature]) -> bool:
         """Record every group's reads again; whether any residual read something new."""
         changed = False
         for group in self.groups:
