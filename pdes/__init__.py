@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 
 from pdes import heat, navier_stokes
@@ -39,7 +40,23 @@ def get(name: str, **params: object) -> Problem:
     if unknown:
         listing = ", ".join(valid) or "none"
         raise ValueError(f"problem '{name}' has no parameter '{unknown[0]}'; its parameters: {listing}")
+    for key, value in params.items():
+        _check_parameter(name, key, value, valid[key])
     return _factory(name)(**params)
+
+
+def _check_parameter(problem: str, key: str, value: object, default: object) -> None:
+    """Refuse, in one line, a value of another kind than the parameter's default: a number for a
+    number (finite, not a bool), text for text (or for a default of None)."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        kind = "a finite number"
+    else:
+        ok, kind = value is None or isinstance(value, str), "text"
+    if not ok:
+        raise ValueError(f"problem '{problem}': parameter {key} must be {kind}, got {value!r}")
 
 
 def _factory(name: str) -> Callable[..., Problem]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import numbers
 import re
 import tomllib
@@ -145,14 +146,18 @@ class Config:
             _require(getattr(self, name) >= 0, f"{name} must be zero or more, got {getattr(self, name)}")
         _require(self.steps + self.lbfgs_steps >= 1, "steps + lbfgs_steps must be at least 1")
         _require(
-            self.lr > 0 and 0 < self.lr_decay <= 1, f"need lr > 0 and 0 < lr_decay <= 1, got {self.lr}, {self.lr_decay}"
+            0 < self.lr < math.inf and 0 < self.lr_decay <= 1,
+            f"need a finite lr > 0 and 0 < lr_decay <= 1, got {self.lr}, {self.lr_decay}",
         )
+        _require(0 <= self.seed < 2**63, f"seed must be an integer from 0 to 2**63 - 1, got {self.seed}")
         _require(
             self.norm not in BATCH_COUPLED_NORMS or self.batch >= 2,
             f"norm '{self.norm}' normalizes over the batch of points and needs batch >= 2, got {self.batch}; "
             f"use a larger batch or a pointwise norm ({', '.join(n for n in NORMS if n not in BATCH_COUPLED_NORMS)})",
         )
-        _require(self.fourier_scale > 0, f"fourier_scale must be positive, got {self.fourier_scale}")
+        _require(
+            0 < self.fourier_scale < math.inf, f"fourier_scale must be positive and finite, got {self.fourier_scale}"
+        )
         _require(self.statistics_every >= 0, f"statistics_every must be zero or more, got {self.statistics_every}")
         _require(self.balance_every >= 0, f"balance_every must be zero or more, got {self.balance_every}")
         _require(
