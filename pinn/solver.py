@@ -106,15 +106,29 @@ def solve(
             raise ValueError("warm_start begins a new run; it cannot be combined with resume")
         return resume_run(problem, out, progress, settings, model, callbacks)
     config = Config.build(problem.defaults, settings)
-    out_dir = io.ensure_writable_dir(Path(out)) if out is not None else None
+    out_dir = Path(out) if out is not None else None
     if out_dir is not None and (out_dir / "run.h5").exists():
         raise ValueError(f"'{out_dir}' already holds a run; continue it with resume (--resume) or choose another out")
     run, state, solver_callbacks = start(problem, config, model, out_dir, progress)
     if warm_start is not None:
-        state.model.load_state_dict(warm_start)
-    if out_dir is not None and run.processes.main:
-        io.write_text(out_dir / "config.toml", settings_file(config, problem))
+        load_warm_start(state.model, warm_start)
+    if out_dir is not None:  # made only once the run is set up: bad input leaves no folder behind
+        io.ensure_writable_dir(out_dir)
+        if run.processes.main:
+            io.write_text(out_dir / "config.toml", settings_file(config, problem))
     return finish(run, state, [*solver_callbacks, *callbacks])
+
+
+def load_warm_start(model: nn.Module, parameters: dict[str, Tensor]) -> None:
+    """Start ``model`` from ``parameters``; a state of another network is refused in one line."""
+    try:
+        model.load_state_dict(parameters)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise ValueError(
+            f"the warm start does not fit this problem's network ({first}); "
+            "warm-start from a run of the same problem with the same width, depth, norm and features"
+        ) from None
 
 
 def settings_file(config: Config, problem: Problem) -> str:

@@ -39,3 +39,15 @@ def test_a_number_where_text_is_expected_and_a_bool_for_a_number_are_refused():
 def test_config_refuses_a_seed_out_of_range():
     with pytest.raises(ValueError, match="seed must be an integer from 0"):
         Config(seed=2**63)
+
+
+def test_a_warm_start_of_another_network_is_one_line_and_leaves_no_folder(tmp_path, capsys):
+    tiny = ["--steps", "2", "--lbfgs-steps", "0", "--batch", "16", "--width", "8", "--depth", "1",
+            "--eval-points", "64", "--replicates", "2"]  # fmt: skip
+    assert main(["solve", "heat1d", *tiny, "--out", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    out = tmp_path / "two"
+    assert main(["solve", "heat2d", *tiny, "--warm-start", str(tmp_path / "one"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the warm start does not fit this problem's network" in err and err.count("\n") == 1
+    assert not out.exists()
