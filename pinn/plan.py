@@ -283,9 +283,10 @@ def residual_function(
     """
 
     def evaluate(points: Tensor) -> Tensor:
+        plan = StepPlan(problem, model, shared_points=True, terms=terms)  # one group; its reads recorded once
         parts = []
         for p in points.split(chunk):
-            rs = residuals(model, problem, terms, p.to(device, dtype))
+            rs = plan.residuals(model, p.to(device, dtype))
             parts.append((rs[0] if len(rs) == 1 else torch.stack(rs).square().sum(dim=0).sqrt()).detach())
         return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
 

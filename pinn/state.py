@@ -14,6 +14,7 @@ own (``pinn.distributed``), and ``state_dict`` then keeps every rank's part.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 import samplers
-from pdes.problem import Problem
+from pdes.problem import Problem, Term
 from pinn.config import Config
 from pinn.nn import MLP, BatchNorm
 from pinn.transformed import Transformed
@@ -84,15 +85,12 @@ def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Genera
     return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0] >> 1)) for c in children]
 
 
-def term_rules(problem: Problem, config: Config) -> dict[str, Rule]:
-    """``{term: rule}``: a rule instance per term, or with ``config.shared_points`` one per region (Region object)."""
-    by_region: dict[int, Rule] = {}
+def term_rules(groups: Sequence[Sequence[Term]], config: Config) -> dict[str, Rule]:
+    """``{term: rule}``: one rule instance per group of terms that share a batch (``pinn.plan.StepPlan.groups``)."""
     rules = {}
-    for term in problem.terms:
-        key = id(term.region) if config.shared_points else id(term)
-        if key not in by_region:
-            by_region[key] = samplers.get(config.sampler, **config.sampler_options())
-        rules[term.name] = by_region[key]
+    for terms in groups:
+        rule = samplers.get(config.sampler, **config.sampler_options())
+        rules.update(dict.fromkeys((t.name for t in terms), rule))
     return rules
 
 
@@ -145,8 +143,11 @@ class TrainState:
     parameters: list[Tensor] = field(default_factory=list)
 
     @classmethod
-    def create(cls, problem: Problem, config: Config, model: nn.Module, rank: int = 0) -> TrainState:
-        """The state of a new run of ``model`` on ``problem`` (process ``rank``'s streams)."""
+    def create(
+        cls, problem: Problem, config: Config, model: nn.Module, groups: Sequence[Sequence[Term]], rank: int = 0
+    ) -> TrainState:
+        """The state of a new run of ``model`` on ``problem``: a rule per group of terms sharing a batch
+        (``pinn.plan.StepPlan.groups``), process ``rank``'s streams."""
         # backward(inputs=parameters): no gradient flows on to the collocation points
         parameters = [p for p in model.parameters() if p.requires_grad]
         adam = torch.optim.Adam(parameters, lr=config.lr, fused=True)
@@ -165,7 +166,7 @@ class TrainState:
             adam=adam,
             schedule=torch.optim.lr_scheduler.ExponentialLR(adam, gamma),
             lbfgs=lbfgs,
-            rules=term_rules(problem, config),
+            rules=term_rules(groups, config),
             generators=dict(zip(names, stream_generators(config.seed, len(names), rank))),
             history=empty_history(problem),
             weights={t.name: 1.0 for t in problem.terms} if config.balance_every else None,

@@ -88,9 +88,9 @@ def setup(
     """
     processes, device = distributed.start(config.torch_device)
     network = build_model(problem, config, model).to(device)
-    state = TrainState.create(problem, config, network, processes.rank)
     compile = "inductor" if config.compile else None
     plan = StepPlan(problem, network, config.engine, config.shared_points, compile=compile)
+    state = TrainState.create(problem, config, network, [group.terms for group in plan.groups], processes.rank)
     parallel = distributed.parallel_losses(network, plan, processes, config.local_norm_stats)
     losses = parallel if parallel is not None else partial(plan.losses, network)
     return Run(problem, config, plan, losses, processes, device, out, time.perf_counter()), state

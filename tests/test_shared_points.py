@@ -9,7 +9,7 @@ from pinn.config import Config
 from pinn.derivatives import ForwardDerivatives
 from pinn.jets import is_sum
 from pinn.plan import StepPlan
-from pinn.state import moved, term_rules
+from pinn.state import moved
 from pinn.step import setup
 from samplers.quadrature import Quadrature
 
@@ -31,7 +31,7 @@ def test_terms_on_one_region_share_a_rule_and_a_batch():
     assert all(len({id(t.region) for t in cavity.terms if t.name in g}) == 1 for g in groups)
     assert state.rules["momentum_x"] is state.rules["continuity"]
     assert batches["momentum_x"] is batches["momentum_y"] is batches["continuity"]
-    unshared = term_rules(cavity, Config(**SMALL))
+    unshared = setup(cavity, Config(**SMALL))[1].rules
     assert len({id(rule) for rule in unshared.values()}) == len(cavity.terms)
 
 
