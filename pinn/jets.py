@@ -120,7 +120,7 @@ class Layout:
         pairs = tuple(sorted(pairs_of(wrt)))
         if pairs in self.second:
             return [self.second_start + self.second.index(pairs)]
-        if all((pair,) in self.second for pair in pairs):
+        if pairs and all((pair,) in self.second for pair in pairs):
             return [self.second_start + self.second.index((pair,)) for pair in pairs]
         raise ValueError(f"this jet carries derivatives {self.first} and {self.second}, not {wrt}")
 

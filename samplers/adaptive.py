@@ -38,7 +38,8 @@ def _candidate_residual(
 def importance_density(weights: Tensor, residual: Tensor, k: float, c: float) -> Tensor:
     """``q_j = |r_j|^k / Σ_i v_i |r_i|^k + c``: the RAD density relative to the region's uniform law.
 
-    If the residual vanishes at every candidate, the density is uniform (``q = 1``).
+    If the residual vanishes at every candidate, the density is uniform: ``q = c``, or ``q = 1``
+    when ``c = 0``.
     """
     a = residual**k
     mean = (weights * a).sum()
@@ -91,11 +92,25 @@ class RAD(StatefulRule):
         return Quadrature(self.candidate_set.points[rows], weights)
 
 
+def inside_points(rule: Rule, region, n: int, generator: torch.Generator) -> Tensor:
+    """``n`` points of ``rule`` with nonzero weight: draws of ``n`` repeated until that many are inside."""
+    kept, count = [], 0
+    while count < n:
+        q = rule.draw(region, n, generator)
+        inside = q.points[q.weights > 0]
+        if len(inside) == 0:
+            raise ValueError(f"{rule.name}: a draw of {n} points put none inside the region")
+        kept.append(inside)
+        count += len(inside)
+    return torch.cat(kept)[:n]
+
+
 class RAR(Pool):
     """Residual-based adaptive refinement: a pool that grows by the worst points of a candidate set.
 
     The pool starts as ``size`` points of ``base`` (the first batch's ``n`` when ``size`` is
-    ``"fresh"``), keeping those with nonzero weight. At each refresh (once the pool exists)
+    ``"fresh"``) with nonzero weight: on a region with rejection (a ``Difference``) the base is
+    drawn again until that many are inside. At each refresh (once the pool exists)
     ``candidates`` points of ``base`` are drawn and the ``add`` with the largest ``|r|`` join
     the pool. Every pool point weighs the same, served as minibatches like a Pool. RAR is
     deliberately biased toward high residuals (it refines, it does not estimate); the
@@ -123,8 +138,7 @@ class RAR(Pool):
     def fill(self, region, n: int, generator: torch.Generator) -> Quadrature:
         self.bind(region)
         if self.pool is None:
-            q = self.base.draw(region, self.size or n, generator)
-            points = q.points[q.weights > 0]
+            points = inside_points(self.base, region, self.size or n, generator)
             self.pool = Quadrature(points, equal_weights(len(points)))
         return self.pool
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from test_samplers import box_case
 
 import samplers
+from pdes.geometry import Ball, Box, Difference
 from samplers.adaptive import importance_density
 
 
@@ -72,3 +74,20 @@ def test_rar_serves_the_added_points_in_the_epoch_after_the_pool_grows():
     assert torch.equal(served[served[:, 0].argsort()], rule.pool.points[key])
     assert all(bool((served == p).all(dim=1).any()) for p in added)
     assert not all(bool((old == p).all(dim=1).any()) for p in served)
+
+
+@pytest.mark.parametrize("size", ["fresh", 64])
+def test_rar_fills_its_pool_to_size_on_a_region_with_rejection(size):
+    """The unit square minus a disk of radius 0.3 (28% of the cube rejected): the pool still holds
+    ``size`` (or the first batch's 64) points, all inside, and serves a batch of 64."""
+    region = Difference(Box([0.0, 0.0], [1.0, 1.0]), [Ball([0.5, 0.5], 0.3)])
+    rule = samplers.get("rar", size=size)
+    q = rule.draw(region, 64, torch.Generator().manual_seed(0))
+    assert len(q) == 64 and len(rule.pool) == 64
+    assert bool(region.contains(rule.pool.points).all())
+
+
+@pytest.mark.parametrize("c,expected", [(0.0, 1.0), (1.0, 1.0), (2.0, 2.0)])
+def test_a_residual_zero_everywhere_gives_the_uniform_density_c_or_1(c, expected):
+    q = importance_density(torch.full((3,), 1 / 3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 1.0, c)
+    assert torch.equal(q, torch.full((3,), expected, dtype=torch.float64))

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+from trivial import trivial_errors
 
 import pdes
 import pinn
@@ -122,11 +123,10 @@ class Custom(torch.nn.Module):
 @pytest.mark.parametrize("make", [sequential, Custom], ids=["sequential", "custom"])
 def test_a_user_module_trains_saves_and_loads(tmp_path, make):
     problem = pdes.get("heat1d")
-    settings = dict(TINY, steps=150, lbfgs_steps=0, eval_every=150, lr=1e-2, batch=64)
-    before = pinn.solve(problem, progress=False, model=make(), **dict(settings, steps=1)).report["errors"]["u"]
+    settings = dict(TINY, steps=300, lbfgs_steps=0, eval_every=300, lr=1e-2, batch=64)
     result = pinn.solve(problem, out=tmp_path / "run", progress=False, model=make(), **settings)
     assert result.report["model"] == type(make()).__name__
-    assert result.report["errors"]["u"]["rel_l2"] < 0.5 * before["rel_l2"]
+    assert result.report["errors"]["u"]["rel_l2"] < 0.6 * trivial_errors(problem, result.config)["u"]
     points = torch.rand(32, 2, dtype=torch.float32)
     loaded = pinn.load(tmp_path / "run", model=make())
     torch.testing.assert_close(loaded.predict(points)["u"], result.predict(points)["u"], rtol=0, atol=0)

@@ -71,3 +71,25 @@ def test_forward_engine_gradients_on_cuda_match_autograd_and_the_cpu():
     for reference in (("cpu", "forward"), ("cuda", "autograd")):
         for a, b in zip(gradients["cuda", "forward"], gradients[reference]):
             torch.testing.assert_close(a, b, **TOL, msg=str(reference))
+
+
+def test_auto_trains_on_cuda_and_reports_the_allocators_peak():
+    torch.cuda.reset_peak_memory_stats()
+    report = pinn.solve(pdes.get("heat2d"), steps=5, lbfgs_steps=0, batch=4096, width=32, depth=2, eval_points=64,
+                        replicates=2, device="auto", progress=False).report  # fmt: skip
+    assert report["device"] == "cuda"
+    assert 0 < report["peak_memory_mb"] == pytest.approx(torch.cuda.max_memory_allocated() / 2**20)
+
+
+def test_a_caller_initialized_nccl_group_trains_on_cuda(tmp_path):
+    import torch.distributed as dist
+
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("nccl", store=store, rank=0, world_size=1)
+    try:
+        report = pinn.solve(pdes.get("heat1d"), steps=5, lbfgs_steps=0, batch=64, width=8, depth=1, eval_points=64,
+                            replicates=2, device="cuda", progress=False).report  # fmt: skip
+    finally:
+        dist.destroy_process_group()
+    assert report["device"] == "cuda" and report["processes"] == 1
+    assert all(math.isfinite(e["rel_l2"]) for e in report["errors"].values())

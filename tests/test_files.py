@@ -85,3 +85,20 @@ def test_missing_parent_directories_are_created(tmp_path):
 
 def test_pinn_io_uses_the_same_writer():
     assert pinn.io.atomic_write is atomic_write
+
+
+def test_the_temporary_file_is_hidden_beside_the_target_and_named_after_it(tmp_path):
+    """``.<name>.<random>.tmp``: hidden from listings, recognisable after a crash, ignored by git (``*.tmp``)."""
+    seen = []
+    atomic_write(tmp_path / "report.json", lambda tmp: seen.append(tmp) or tmp.write_text("x"))
+    assert seen[0].name.startswith(".report.json.") and seen[0].name.endswith(".tmp")
+
+
+def test_a_write_that_removed_its_temporary_file_fails_with_its_own_error(tmp_path):
+    def write(tmp):
+        tmp.unlink()
+        raise ValueError("the writer's own error")
+
+    with pytest.raises(ValueError, match="the writer's own error"):
+        atomic_write(tmp_path / "run.h5", write)
+    assert list(tmp_path.iterdir()) == []

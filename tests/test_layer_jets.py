@@ -18,12 +18,19 @@ from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, forward_pa
 from pinn.jets import (
     TORCH_JETS,
     Layout,
+    cos_derivatives,
+    elementwise,
+    gelu_derivatives,
     gelu_tanh_derivatives,
     input_jet,
+    inverse_sqrt_derivatives,
     layer_jet,
+    linear,
     owns_jet,
     sigmoid_derivatives,
     silu_derivatives,
+    sin_derivatives,
+    tanh_derivatives,
     unknown_layer,
 )
 from pinn.nn import (
@@ -231,17 +238,26 @@ def test_batch_norm_in_training_refuses_a_jet_without_statistics():
     assert jet.shape == (2, 3, 4)
 
 
+def inverse_sqrt(s: torch.Tensor) -> torch.Tensor:
+    return s.rsqrt()
+
+
 @pytest.mark.parametrize(
-    "rule,function",
+    "rule,function,interval",
     [
-        (sigmoid_derivatives, torch.sigmoid),
-        (silu_derivatives, nn.functional.silu),
-        (gelu_tanh_derivatives, partial(nn.functional.gelu, approximate="tanh")),
+        (tanh_derivatives, torch.tanh, (-4, 4)),
+        (sin_derivatives, torch.sin, (-4, 4)),
+        (cos_derivatives, torch.cos, (-4, 4)),
+        (sigmoid_derivatives, torch.sigmoid, (-4, 4)),
+        (silu_derivatives, nn.functional.silu, (-4, 4)),
+        (gelu_derivatives, nn.functional.gelu, (-4, 4)),
+        (gelu_tanh_derivatives, partial(nn.functional.gelu, approximate="tanh"), (-4, 4)),
+        (inverse_sqrt_derivatives, inverse_sqrt, (0.25, 4)),
     ],
-    ids=["sigmoid", "silu", "gelu-tanh"],
+    ids=["tanh", "sin", "cos", "sigmoid", "silu", "gelu", "gelu-tanh", "inverse-sqrt"],
 )
-def test_activation_derivative_rules_match_autograd_to_third_order(rule, function):
-    a = torch.linspace(-4, 4, 41, dtype=torch.float64, requires_grad=True)
+def test_derivative_rules_give_exactly_the_orders_asked_and_match_autograd_to_third_order(rule, function, interval):
+    a = torch.linspace(*interval, 41, dtype=torch.float64, requires_grad=True)
     expected = [function(a)]
     for _ in range(3):
         (d,) = torch.autograd.grad(expected[-1].sum(), a, create_graph=True)
@@ -251,3 +267,63 @@ def test_activation_derivative_rules_match_autograd_to_third_order(rule, functio
         assert len(got) == order + 1
         for k in range(order + 1):
             torch.testing.assert_close(got[k], expected[k], rtol=1e-12, atol=1e-12, msg=f"order {order}, σ^({k})")
+
+
+class Compiling:
+    """Makes ``torch.compiler.is_compiling()`` true, so the jets take their plain-operation branch in eager mode."""
+
+    def __init__(self, monkeypatch):
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+
+
+@pytest.mark.parametrize("wrts", [EVERY, LAPLACIAN_AND_MIXED], ids=["every", "laplacian"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_the_compiled_branches_of_linear_and_elementwise_equal_the_hand_written_ones(monkeypatch, wrts, bias):
+    """The branch ``torch.compile`` traces (plain operations) against the eager one (hand-written
+    backward): the same jet of ``tanh(hWᵀ + b)`` and the same gradients of a loss of it."""
+    layout = Layout.covering(wrts)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, DIM, generator=g, dtype=torch.float64)
+    jet = input_jet(torch.sin(x) + x, layout)  # nonzero second-order channels for the elementwise rule
+    jet = jet + 0.1 * torch.randn(jet.shape, generator=g, dtype=torch.float64)
+    weight = torch.randn(5, DIM, generator=g, dtype=torch.float64)
+    shift = torch.randn(5, generator=g, dtype=torch.float64) if bias else None
+    probe = torch.randn(layout.size, 6, 5, generator=g, dtype=torch.float64)
+
+    def jet_and_gradients():
+        inputs = [t.clone().requires_grad_() for t in (jet, weight) + ((shift,) if bias else ())]
+        out = elementwise(linear(inputs[0], inputs[1], inputs[2] if bias else None), layout, tanh_derivatives)
+        return out.detach(), torch.autograd.grad((out * probe).sum(), inputs)
+
+    eager = jet_and_gradients()
+    Compiling(monkeypatch)
+    compiled = jet_and_gradients()
+    torch.testing.assert_close(compiled[0], eager[0], **TOL)
+    for a, b in zip(compiled[1], eager[1]):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_a_frozen_layer_still_passes_gradients_to_the_layers_before_it():
+    """Fine-tuning: the output layer frozen, the first layer's gradient through the forward engine equals autograd's."""
+    model = randomized(nn.Sequential(nn.Linear(DIM, WIDTH), nn.Tanh(), nn.Linear(WIDTH, 1)))
+    model[2].requires_grad_(False)
+    x = points()
+    needed = [(0, wrt) for wrt in EVERY]
+    gradients = []
+    for engine in (ForwardDerivatives(model, x, needed), AutogradDerivatives(model, x)):
+        loss = sum((engine.derivative(*key) ** 2).sum() for key in needed)
+        gradients.append(torch.autograd.grad(loss, [model[0].weight, model[0].bias]))
+    for a, b in zip(*gradients):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_a_derivative_the_jet_does_not_carry_is_refused_in_one_line():
+    layout = Layout.covering([(), (0,), (0, 0)])
+    with pytest.raises(ValueError, match=r"this jet carries derivatives \(0,\) and \(\(\(0, 0\),\),\), not \(1,\)"):
+        layout.channels((1,))
+
+
+def test_a_layer_without_a_rule_is_named_in_the_error():
+    layout = Layout.covering([(), (0,)])
+    with pytest.raises(ValueError, match="the forward engine has no jet rule for the layer ReLU"):
+        layer_jet(nn.ReLU(), input_jet(points(), layout), layout)

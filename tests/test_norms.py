@@ -5,17 +5,16 @@ import json
 
 import pytest
 import torch
+from trivial import trivial_errors
 
 import pdes
 import pinn
 import samplers
 from pinn.cli import main
 from pinn.config import Config
-from pinn.derivatives import AutogradDerivatives, pointwise
+from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, pointwise
 from pinn.nn import MLP, NORMS, training_mode
 from pinn.plan import StepPlan
-from pinn.report import evaluation_points, field_errors, predict
-from pinn.state import build_model
 
 BOUNDS = torch.tensor([[0.0, -1.0, 0.0], [1.0, 1.0, 2.0]], dtype=torch.float64)
 
@@ -69,20 +68,41 @@ def assert_relatively_close(actual: torch.Tensor, expected: torch.Tensor, rtol: 
     assert (actual - expected).abs().max() <= rtol * scale, ((actual - expected).abs().max() / scale).item()
 
 
+EMBEDDINGS = {
+    "plain": {},
+    "fourier": {"fourier_features": True, "fourier_scale": 2.0},
+    "modified": {"modified_mlp": True},
+    "fourier_modified": {"fourier_features": True, "fourier_scale": 2.0, "modified_mlp": True},
+}
+EVERY_KEY = [
+    (k, w)
+    for k in (0, 1)
+    for w in [(), *((i,) for i in range(3)), *itertools.combinations_with_replacement(range(3), 2)]
+]
+PURE_SECOND = [(k, w) for k in (0, 1) for w in [(), (0, 0), (1, 1), (2, 2)]]
+
+
+def engine_for(name: str, model: MLP, x: torch.Tensor, needed):
+    return AutogradDerivatives(model, x) if name == "autograd" else ForwardDerivatives(model, x, needed)
+
+
+@pytest.mark.parametrize("engine", ["autograd", "forward"])
 @pytest.mark.parametrize("norm", NORMS)
-@pytest.mark.parametrize("options", [{}, {"fourier_features": True, "modified_mlp": True}], ids=["plain", "embedded"])
-def test_engine_derivatives_match_finite_differences_with_statistics_frozen(norm, options):
-    model, x = model_for(norm, **options), batch()
-    engine = AutogradDerivatives(model, x)
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+@pytest.mark.parametrize("needed", [EVERY_KEY, PURE_SECOND], ids=["every", "pure_second"])
+def test_engine_derivatives_match_finite_differences_with_statistics_frozen(engine, norm, embedding, needed):
+    """float64, every norm and embedding: each derivative against a Richardson-extrapolated central difference."""
+    model, x = model_for(norm, **EMBEDDINGS[embedding]), batch()
+    derivatives = engine_for(engine, model, x, needed)
     f = frozen_function(model, x)
-    for field in (0, 1):
-        assert_relatively_close(engine.derivative(field, ()).detach(), f(x)[:, field], rtol=1e-12)
-        for i in range(3):
-            expected = first_difference(f, x, i)[:, field]
-            assert_relatively_close(engine.derivative(field, (i,)).detach(), expected)
-        for i, j in itertools.combinations_with_replacement(range(3), 2):
-            expected = second_difference(f, x, i, j)[:, field]
-            assert_relatively_close(engine.derivative(field, (i, j)).detach(), expected)
+    for field, wrt in needed:
+        actual = derivatives.derivative(field, wrt).detach()
+        if wrt == ():
+            assert_relatively_close(actual, f(x)[:, field], rtol=1e-12)
+        elif len(wrt) == 1:
+            assert_relatively_close(actual, first_difference(f, x, *wrt)[:, field])
+        else:
+            assert_relatively_close(actual, second_difference(f, x, *wrt)[:, field])
 
 
 def test_frozen_statistics_give_the_plain_batch_norm_values():
@@ -158,21 +178,15 @@ def test_cli_refuses_batch_norm_with_batch_of_one(capsys, tmp_path):
     assert not (tmp_path / "run" / "run.h5").exists()
 
 
-TINY = {"steps": 40, "lbfgs_steps": 0, "batch": 16, "width": 16, "depth": 2, "lr": 1e-2}
+TINY = {"steps": 300, "lbfgs_steps": 0, "batch": 64, "width": 16, "depth": 2, "lr": 2e-2}
 TINY_REPORT = {"eval_points": 256, "replicates": 2, "eval_every": 1000}
 
 
 @pytest.mark.parametrize("norm", NORMS)
-def test_every_norm_trains_heat2d_below_the_untrained_error(norm):
+def test_every_norm_trains_heat2d_well_below_a_network_that_learned_nothing(norm):
     problem = pdes.get("heat2d")
-    config = Config.build(problem.defaults, {**TINY, **TINY_REPORT, "norm": norm})
-    untrained = build_model(problem, config)
-    points = evaluation_points(problem, config.eval_points)
-    with training_mode(untrained, False):
-        prediction = predict(untrained, problem, points.to(torch.float32))
-    before = field_errors(prediction, problem.reference.evaluate(points))["u"]["rel_l2"]
     result = pinn.solve(problem, progress=False, norm=norm, **TINY, **TINY_REPORT)
-    assert result.report["errors"]["u"]["rel_l2"] < before
+    assert result.report["errors"]["u"]["rel_l2"] < 0.6 * trivial_errors(problem, result.config)["u"]
     assert not result.model.training
     json.dumps(result.report)
     if norm == "batch":

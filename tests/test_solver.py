@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from trivial import trivial_errors
 
 import pdes
 import pinn
@@ -12,25 +13,15 @@ from pdes.geometry import Interval
 from pdes.problem import Problem, Term
 from pdes.reference import AnalyticReference
 from pinn.config import Config
-from pinn.report import evaluation_points, field_errors, predict
-from pinn.state import build_model
 
 TINY = dict(steps=150, lbfgs_steps=20, batch=128, width=16, depth=2, eval_every=50, eval_points=512, replicates=4)
 
 
-def untrained_error(problem, config):
-    model = build_model(problem, config)
-    points = evaluation_points(problem, config.eval_points)
-    return field_errors(predict(model, problem, points.float()), problem.reference.evaluate(points))["u"]["rel_l2"]
-
-
 @pytest.mark.parametrize("constraints", ["exact", "soft"])
-def test_short_training_lowers_the_error(tmp_path, constraints):
+def test_short_training_beats_a_network_that_learned_nothing(tmp_path, constraints):
     problem = pdes.get("heat1d", constraints=constraints)
     result = pinn.solve(problem, out=tmp_path, progress=False, **TINY)
-    before = untrained_error(problem, result.config)
-    after = result.report["errors"]["u"]["rel_l2"]
-    assert after < 0.5 * before
+    assert result.report["errors"]["u"]["rel_l2"] < 0.5 * trivial_errors(problem, result.config)["u"]
     history = result.history
     assert history["loss"][-1] < history["loss"][0]
     assert [e["step"] for e in history["eval"]][:3] == [50, 100, 150]
