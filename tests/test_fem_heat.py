@@ -54,7 +54,7 @@ def test_p2_spatial_order_on_the_l_shape_with_mixed_conditions():
         )
         errors.append(solution.l2_error("u", spatial_exact, step=-1))
     assert errors[-1] < 1e-3
-    assert orders(errors).min() >= 2.7, errors
+    assert np.all((orders(errors) >= 2.7) & (orders(errors) <= 3.3)), errors  # P2 in L²: 3 (measured 2.99, 2.99)
 
 
 def quadratic(x, y):
@@ -85,7 +85,7 @@ def test_bdf2_temporal_order():
             dirichlet=dict.fromkeys(("left", "right", "bottom", "top"), temporal_exact),
         )
         errors.append(solution.l2_error("u", temporal_exact, step=-1))
-    assert orders(errors).min() >= 1.8, errors
+    assert np.all((orders(errors) >= 1.8) & (orders(errors) <= 2.2)), errors  # BDF2: 2 (measured 1.88, 1.96)
 
 
 def test_every_step_is_stored_and_the_initial_state_interpolated():

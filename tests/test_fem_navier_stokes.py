@@ -25,8 +25,9 @@ def kovasznay_errors(re, resolution):
 def test_kovasznay_velocity_converges_at_third_order_and_pressure_at_second():
     errors = np.array([kovasznay_errors(20.0, n) for n in (4, 8, 16)])
     velocity, pressure = orders(errors[:, :2]), orders(errors[:, 2])
-    assert velocity[-1].min() >= 2.5, errors
-    assert pressure[-1] >= 1.5, errors
+    # P2 velocity: 3, P1 pressure: 2 in L² (measured on 8 → 16: u 3.10, v 3.25, p 2.34)
+    assert np.all((velocity[-1] >= 2.7) & (velocity[-1] <= 3.5)), errors
+    assert 1.8 <= pressure[-1] <= 2.6, errors
     assert errors[-1, :2].max() < 5e-3
 
 
@@ -49,8 +50,9 @@ def test_taylor_green_converges_as_mesh_and_step_are_refined():
         exact = [lambda x, y, t, k=k: closed_forms.taylor_green(x, y, t, nu, length)[k] for k in range(3)]
         errors.append([solution.l2_error(f, exact[k], step=-1, up_to_constant=f == "p") for k, f in enumerate("uvp")])
     ratios = np.asarray(errors)[:-1] / np.asarray(errors)[1:]
-    assert ratios[:, :2].min() >= 4.0, errors
-    assert ratios[:, 2].min() >= 2.0, errors
+    # h and Δt halved together (P2 space, BDF2 time): measured u, v 8.8 then 16.4, p 6.0 then 4.5
+    assert np.all((ratios[:, :2] >= 4.0) & (ratios[:, :2] <= 24.0)), errors
+    assert np.all((ratios[:, 2] >= 2.0) & (ratios[:, 2] <= 12.0)), errors
     assert errors[-1][0] < 5e-3 * math.pi  # ‖u‖ over the box is π at t = 0
 
 
