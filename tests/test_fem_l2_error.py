@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pdes.fem import mesh
+from pdes.fem import heat, mesh, navier_stokes
 from pdes.fem.solution import FEMSolution, dof_locations
 
 
@@ -53,3 +53,15 @@ def test_p2_interpolation_l2_error_is_third_order():
         errors.append(solution.l2_error("u", smooth))
     orders = np.log2(np.array(errors[:-1]) / errors[1:])
     assert np.all((orders >= 2.7) & (orders <= 3.3)), (errors, orders)
+
+
+def test_counts_given_as_floats_are_refused_in_one_line_not_deep_in_numpy():
+    """2.0 is not a count: refused by the check, with the value, before numpy raises a TypeError."""
+    with pytest.raises(ValueError, match=r"^cell counts must be positive integers, got \(2\.0, 2\)$"):
+        mesh.rectangle((0.0, 0.0), (1.0, 1.0), 2.0, 2)
+    square = mesh.rectangle((0.0, 0.0), (1.0, 1.0), 2, 2)
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer, got 2\.0$"):
+        heat.solve(square, lambda x, y: 1.0 + 0 * x, lambda x, y: 0 * x, t_end=1.0, steps=2.0)
+    with pytest.raises(ValueError, match=r"^steps must be an integer of at least 2, got 3\.0$"):
+        navier_stokes.taylor_green(nu=0.05, t_end=0.5, resolution=2, steps=3.0)
+    assert mesh.rectangle((0.0, 0.0), (1.0, 1.0), np.int64(2), 2).p.shape[1] == 9

@@ -23,7 +23,7 @@ from skfem import Basis, BilinearForm, FacetBasis, LinearForm
 from skfem.helpers import dot, grad
 
 from pdes.fem.linalg import factorize, nested_dissection
-from pdes.fem.mesh import TriMesh
+from pdes.fem.mesh import TriMesh, is_count
 from pdes.fem.solution import ELEMENTS, FEMSolution
 
 QUADRATURE_ORDER = 6
@@ -148,7 +148,7 @@ def _load(f: Data, t: float) -> LinearForm:
 def _check(mesh: TriMesh, element: str, t_start: float, t_end: float, steps: int, conditions: list[dict]) -> None:
     if element not in ELEMENTS:
         raise ValueError(f"unknown element '{element}'; valid elements: {', '.join(ELEMENTS)}")
-    if int(steps) != steps or steps < 1:
+    if not is_count(steps) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps}")
     if not t_end > t_start:
         raise ValueError(f"need t_end > t_start, got {t_start}, {t_end}")

@@ -8,6 +8,7 @@ points against all cells as soon as one is missed).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -101,6 +102,11 @@ def _named(mesh: TriMesh, sides: dict[str, tuple[int, float]]) -> TriMesh:
     )
 
 
+def is_count(value: object) -> bool:
+    """Whether ``value`` is an integer (Python or numpy), not a bool and not a float such as 2.0."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_cells(*counts: int) -> None:
-    if any(int(c) != c or c < 1 for c in counts):
+    if not all(is_count(c) and c >= 1 for c in counts):
         raise ValueError(f"cell counts must be positive integers, got {counts}")

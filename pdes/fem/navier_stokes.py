@@ -24,7 +24,7 @@ from skfem.helpers import ddot, div, dot, grad, mul
 
 from pdes import closed_forms
 from pdes.fem.linalg import factorize, nested_dissection
-from pdes.fem.mesh import TriMesh, rectangle
+from pdes.fem.mesh import TriMesh, is_count, rectangle
 from pdes.fem.solution import FEMSolution
 
 GAUGE = "pressure has zero mean over the domain"
@@ -201,7 +201,7 @@ def unsteady(
     at ``t_start`` (not an unknown of the scheme) is extrapolated linearly from the first
     two steps.
     """
-    if int(steps) != steps or steps < 2:
+    if not is_count(steps) or steps < 2:
         raise ValueError(f"steps must be an integer of at least 2, got {steps}")
     if not t_end > t_start:
         raise ValueError(f"need t_end > t_start, got {t_start}, {t_end}")

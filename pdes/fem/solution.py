@@ -59,7 +59,8 @@ class FEMSolution:
         if set(self.elements) != set(self.values):
             raise ValueError(f"elements {sorted(self.elements)} and values {sorted(self.values)} name different fields")
         for name, v in self.values.items():
-            expected = (self.basis(name).N,) if self.times is None else (len(self.times), self.basis(name).N)
+            nodes = int(self.basis(name).N)
+            expected = (nodes,) if self.times is None else (len(self.times), nodes)
             if v.shape != expected:
                 raise ValueError(f"field '{name}': values have shape {v.shape}, expected {expected}")
 
