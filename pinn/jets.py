@@ -381,8 +381,9 @@ TorchJet = Callable[[nn.Module, Tensor, Layout], Tensor]
 """``rule(layer, jet, layout)``: the jet of ``layer``'s output given the jet of its input."""
 
 
-def _activation_jet(rule: DerivativeRule) -> TorchJet:
-    return lambda layer, jet, layout: elementwise(jet, layout, rule)
+def _activation_jet(rule: DerivativeRule, layer: nn.Module, jet: Tensor, layout: Layout) -> Tensor:
+    """The jet of an activation layer with the derivative rule ``rule`` (bound by ``partial`` in ``TORCH_JETS``)."""
+    return elementwise(jet, layout, rule)
 
 
 def _sequential_jet(layers: nn.Sequential, jet: Tensor, layout: Layout) -> Tensor:
@@ -394,9 +395,9 @@ def _sequential_jet(layers: nn.Sequential, jet: Tensor, layout: Layout) -> Tenso
 TORCH_JETS: dict[type[nn.Module], TorchJet] = {
     nn.Linear: lambda layer, jet, layout: linear(jet, layer.weight, layer.bias),
     nn.Identity: lambda layer, jet, layout: jet,
-    nn.Tanh: _activation_jet(tanh_derivatives),
-    nn.Sigmoid: _activation_jet(sigmoid_derivatives),
-    nn.SiLU: _activation_jet(silu_derivatives),
+    nn.Tanh: partial(_activation_jet, tanh_derivatives),
+    nn.Sigmoid: partial(_activation_jet, sigmoid_derivatives),
+    nn.SiLU: partial(_activation_jet, silu_derivatives),
     nn.GELU: lambda layer, jet, layout: elementwise(
         jet, layout, gelu_tanh_derivatives if layer.approximate == "tanh" else gelu_derivatives
     ),

@@ -8,7 +8,8 @@ from test_samplers import box_case
 
 import samplers
 from pdes.geometry import Ball, Box, Difference
-from samplers.adaptive import importance_density
+from samplers.adaptive import importance_density, inside_points
+from samplers.quadrature import Quadrature
 
 
 def f64(*values):
@@ -91,3 +92,30 @@ def test_rar_fills_its_pool_to_size_on_a_region_with_rejection(size):
 def test_a_residual_zero_everywhere_gives_the_uniform_density_c_or_1(c, expected):
     q = importance_density(torch.full((3,), 1 / 3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 1.0, c)
     assert torch.equal(q, torch.full((3,), expected, dtype=torch.float64))
+
+
+class Scripted:
+    """A rule whose k-th draw of n points puts ``inside[k]`` of them inside (weight > 0); counts its draws."""
+
+    name = "scripted"
+
+    def __init__(self, *inside: int):
+        self.inside, self.draws = inside, 0
+
+    def draw(self, region, n, generator):
+        k, self.draws = self.inside[self.draws], self.draws + 1
+        points = torch.full((n, 1), float(self.draws), dtype=torch.float64)
+        return Quadrature(points, torch.tensor([1.0] * k + [0.0] * (n - k), dtype=torch.float64) / n)
+
+
+@pytest.mark.parametrize("inside,draws", [((8,), 1), ((7, 8), 2), ((1, 1, 8), 3)])
+def test_inside_points_draws_until_n_are_inside_and_no_more(inside, draws):
+    rule = Scripted(*inside)
+    points = inside_points(rule, None, 8, torch.Generator())
+    assert len(points) == 8 and rule.draws == draws
+    assert points[:, 0].tolist() == [float(k + 1) for k, m in enumerate(inside) for _ in range(m)][:8]
+
+
+def test_inside_points_refuses_a_draw_with_no_point_inside():
+    with pytest.raises(ValueError, match=r"^scripted: a draw of 8 points put none inside the region$"):
+        inside_points(Scripted(3, 0), None, 8, torch.Generator())

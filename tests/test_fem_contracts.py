@@ -7,6 +7,7 @@ pressure, time-translation invariance of the unsteady solver, the point locator'
 the time tolerance of ``FEMSolution.evaluate`` and the one-line error messages.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -657,3 +658,8 @@ def test_reference_factories_validate_their_parameters():
         message = rf"^nu, t_end and length must be positive, got {nu}, {t_end}, {length}$"
         with pytest.raises(ValueError, match=message):
             references.taylor_green(nu=nu, t_end=t_end, length=length)
+
+
+def test_the_cavity_reference_defaults_to_a_64_by_64_mesh():
+    """The default resolution is part of every cached reference and of the FEM figures in RESULTS.md."""
+    assert inspect.signature(navier_stokes.cavity).parameters["resolution"].default == 64
