@@ -109,7 +109,12 @@ def main() -> int:
         return 2
     equivalent = equivalent_mutants()
     table = scores(statuses, equivalent)
-    body = markdown(table)
+    survivors = sorted(n for n, s in statuses.items() if s not in DETECTED and n not in equivalent)
+    body = (
+        markdown(table)
+        + "\n\nSurviving mutants, not listed as equivalent:\n\n"
+        + "\n".join(f"- `{n}`" for n in survivors)
+    )
     print(body)
     if args.record:
         below = [m for m, counts in table.items() if score(counts) < TARGET]
