@@ -62,8 +62,12 @@ class Callback:
 
 
 def evaluation_due(run: Run, record: StepRecord) -> bool:
-    """Whether errors are measured (and the run file written) after this step."""
-    return record.phase == "lbfgs" or record.step % run.config.eval_every == 0
+    """Whether errors are measured (and the run file written) after this step: every
+    ``eval_every`` Adam steps, after every L-BFGS chunk, and after the last step of a run
+    without L-BFGS (so that every run's history ends with its final errors)."""
+    config = run.config
+    last = record.step >= config.steps and config.lbfgs_steps == 0
+    return record.phase == "lbfgs" or record.step % config.eval_every == 0 or last
 
 
 class NaNGuard(Callback):

@@ -121,3 +121,11 @@ def test_predict_checks_the_shape_of_points():
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):
         Config.build({}, settings)
+
+
+@pytest.mark.parametrize("steps,expected", [(30, [20, 30]), (10, [10]), (40, [20, 40])])
+def test_a_run_without_lbfgs_ends_its_history_with_its_final_errors(steps, expected):
+    settings = dict(TINY, steps=steps, lbfgs_steps=0, eval_every=20)
+    result = pinn.solve(pdes.get("heat1d"), progress=False, **settings)
+    assert [e["step"] for e in result.history["eval"]] == expected
+    assert result.history["eval"][-1]["errors"] == result.report["errors"]
