@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import resource
 import time
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -63,18 +64,41 @@ class Result:
     report: dict
     history: dict
     out: Path | None = None
+    warned_outside: bool = field(default=False, repr=False, compare=False)
 
     def predict(self, points: Tensor) -> dict[str, Tensor]:
-        """``{field: (N,)}`` at ``(N, d)`` points in the order of ``problem.coordinates``."""
+        """``{field: (N,)}`` at ``(N, d)`` points in the order of ``problem.coordinates``.
+
+        Points outside the problem's domain get the network's extrapolation, with a warning
+        (once per result) saying how many and the first of them.
+        """
         points = torch.as_tensor(points)
         if points.ndim != 2 or points.shape[1] != len(self.problem.coordinates):
             raise ValueError(
                 f"points must have shape (N, {len(self.problem.coordinates)}) "
                 f"for coordinates {self.problem.coordinates}, got {tuple(points.shape)}"
             )
+        if not self.warned_outside:
+            self.warn_outside(points)
         p = next(self.model.parameters())
         with training_mode(self.model, False):
             return predict(self.model, self.problem, points.to(p.device, p.dtype))
+
+    def warn_outside(self, points: Tensor) -> None:
+        """Warn if some ``points`` lie outside the domain (a domain without ``contains`` is not checked)."""
+        try:
+            inside = self.problem.domain.contains(points.detach().cpu().to(torch.float64))
+        except NotImplementedError:
+            return
+        outside = (~inside).nonzero().flatten()
+        if len(outside):
+            first = tuple(round(float(v), 6) for v in points[outside[0]])
+            warnings.warn(
+                f"{len(outside)} of {len(points)} points lie outside the domain of {self.problem.name} "
+                f"(first: {first}); the network only extrapolates there",
+                stacklevel=3,
+            )
+            self.warned_outside = True
 
 
 def solve(

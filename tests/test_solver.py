@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -129,3 +130,17 @@ def test_a_run_without_lbfgs_ends_its_history_with_its_final_errors(steps, expec
     result = pinn.solve(pdes.get("heat1d"), progress=False, **settings)
     assert [e["step"] for e in result.history["eval"]] == expected
     assert result.history["eval"][-1]["errors"] == result.report["errors"]
+
+
+def test_predicting_outside_the_domain_warns_once_with_the_count_and_the_first_point():
+    result = pinn.solve(pdes.get("heat1d"), progress=False, **dict(TINY, steps=1, lbfgs_steps=0))
+    inside = torch.tensor([[0.5, 0.5], [0.1, 0.9]], dtype=torch.float64)
+    outside = torch.tensor([[0.5, 0.5], [2.0, 0.5], [0.5, -1.0]], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result.predict(inside)
+    with pytest.warns(UserWarning, match=r"^2 of 3 points lie outside the domain of heat1d \(first: \(2\.0, 0\.5\)\)"):
+        result.predict(outside)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result.predict(outside)  # once per result
