@@ -5,12 +5,10 @@ import math
 
 import pytest
 import torch
+from test_solver import poisson1d
 
 import pdes
 import pinn
-from pdes.geometry import Interval
-from pdes.problem import Problem, Term
-from pdes.reference import AnalyticReference
 from pinn import io
 from pinn.callbacks import Callback
 
@@ -102,18 +100,7 @@ class PoisonSecondLbfgsChunk(Callback):
 
 def test_nan_during_lbfgs_stops_the_run_and_keeps_the_parameters_of_the_last_finite_chunk(tmp_path):
     poison = PoisonSecondLbfgsChunk()
-    domain = Interval(0.0, 1.0)
-    problem = Problem(
-        name="poisson1d",
-        coordinates=("x",),
-        fields=("u",),
-        domain=domain,
-        terms=[
-            Term("pde", domain, lambda f: f.u_xx + poison.source()),
-            Term("boundary", domain.boundary, lambda f: f.u),
-        ],
-        reference=AnalyticReference(("x",), lambda x: {"u": x * (1 - x) / 2}),
-    )
+    problem = poisson1d(lambda f: f.u_xx + poison.source(), lambda f: f.u)
     settings = dict(SETTINGS, steps=10, lbfgs_steps=200, eval_every=1000)
     with pytest.raises(pinn.Diverged, match=r"term 'pde' became nan at step \d+ \(lbfgs\)"):
         pinn.solve(problem, out=tmp_path, progress=False, callbacks=[poison], **settings)

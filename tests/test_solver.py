@@ -73,16 +73,17 @@ def nan_after(calls):
     return residual
 
 
-def test_nan_loss_stops_the_run_and_keeps_the_last_good_state(tmp_path):
+def poisson1d(pde, boundary) -> Problem:
+    """``−u'' = 1`` on (0, 1), ``u = 0`` at both ends (``u = x(1 − x)/2``), with the given residuals."""
     domain = Interval(0.0, 1.0)
-    problem = Problem(
-        name="poisson1d",
-        coordinates=("x",),
-        fields=("u",),
-        domain=domain,
-        terms=[Term("pde", domain, lambda f: f.u_xx + 1.0), Term("boundary", domain.boundary, nan_after(10))],
-        reference=AnalyticReference(("x",), lambda x: {"u": x * (1 - x) / 2}),
+    terms = [Term("pde", domain, pde), Term("boundary", domain.boundary, boundary)]
+    return Problem(
+        "poisson1d", ("x",), ("u",), domain, terms, AnalyticReference(("x",), lambda x: {"u": x * (1 - x) / 2})
     )
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_state(tmp_path):
+    problem = poisson1d(lambda f: f.u_xx + 1.0, nan_after(10))
     with pytest.raises(pinn.Diverged, match=r"term 'boundary' became nan at step \d+ \(adam\)") as stopped:
         pinn.solve(problem, out=tmp_path, progress=False, **dict(TINY, steps=50))
     step = int(str(stopped.value).split(" at step ")[1].split()[0])
