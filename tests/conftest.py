@@ -1,10 +1,12 @@
-"""Test-wide settings: one torch thread, a private cache for FEM references; interrupted solves."""
+"""Test-wide settings: one torch thread, a private cache for FEM references; interrupted and shortened solves."""
 
 import pytest
 import torch
 
 import pinn
 import pinn.callbacks
+import pinn.continuation
+import pinn.solver
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -59,3 +61,20 @@ def pytest_runtest_setup(item):
     """Tests marked ``cuda`` are skipped, with the reason, where torch sees no CUDA device."""
     if item.get_closest_marker("cuda") is not None and not torch.cuda.is_available():
         pytest.skip("needs a CUDA device: torch.cuda.is_available() is False")
+
+
+@pytest.fixture
+def short_solves(monkeypatch):
+    """``short_solves(**short)``: from then on every ``pinn.solve`` (also as ``pinn.solver.solve`` and
+    inside ``pinn.continuation``) runs with ``short`` in place of the caller's settings of those names."""
+
+    def shorten(**short) -> None:
+        solve = pinn.solver.solve
+
+        def short_solve(problem, *args, **settings):
+            return solve(problem, *args, **{**settings, **short})
+
+        for module in (pinn, pinn.solver, pinn.continuation):
+            monkeypatch.setattr(module, "solve", short_solve)
+
+    return shorten

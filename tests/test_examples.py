@@ -1,6 +1,6 @@
 """Every script in examples/ runs to its end, as a user runs it, on a few steps instead of thousands.
 
-``pinn.solve`` is wrapped so that each solve takes tiny settings; everything else (the
+``pinn.solve`` is wrapped (the ``short_solves`` fixture) so that each solve takes tiny settings; everything else (the
 problem, its reference, the printing, the run folder) is the example's own.
 """
 
@@ -9,10 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import pinn
-import pinn.continuation
-import pinn.solver
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 SHORT = dict(steps=3, lbfgs_steps=2, batch=32, width=8, depth=1, eval_points=64, replicates=2, progress=False)
@@ -25,14 +21,8 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_and_writes_its_run(path, tmp_path, monkeypatch, capsys):
-    solve = pinn.solver.solve
-
-    def short_solve(problem, *args, **settings):
-        return solve(problem, *args, **{**settings, **SHORT})
-
-    for module in (pinn, pinn.solver, pinn.continuation):
-        monkeypatch.setattr(module, "solve", short_solve)
+def test_example_runs_and_writes_its_run(path, tmp_path, monkeypatch, capsys, short_solves):
+    short_solves(**SHORT)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(path)])
     runpy.run_path(str(path), run_name="__main__")

@@ -4,14 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from test_fem_heat import orders
 
 from pdes import closed_forms
 from pdes.fem import navier_stokes
-
-
-def orders(errors):
-    e = np.asarray(errors)
-    return np.log2(e[:-1] / e[1:])
 
 
 def kovasznay_errors(re, resolution):

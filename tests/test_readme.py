@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import pinn
-import pinn.solver
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 SHORT = dict(steps=3, lbfgs_steps=0, batch=32, width=8, depth=1, eval_points=64, replicates=2, progress=False)
@@ -19,9 +16,8 @@ def test_the_readme_has_python_blocks_and_no_links_outside_the_repository():
     assert "../shared" not in README.read_text()
 
 
-def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch):
-    solve = pinn.solver.solve
-    monkeypatch.setattr(pinn, "solve", lambda problem, *a, **settings: solve(problem, *a, **{**settings, **SHORT}))
+def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch, short_solves):
+    short_solves(**SHORT)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for number, block in enumerate(BLOCKS, 1):

@@ -5,16 +5,13 @@ import math
 
 import pytest
 import torch
+from test_run_files import SETTINGS
 from test_solver import poisson1d
 
 import pdes
 import pinn
 from pinn import io
 from pinn.callbacks import Callback
-
-SETTINGS = dict(
-    steps=60, lbfgs_steps=40, batch=64, width=12, depth=2, eval_every=20, eval_points=256, replicates=3, seed=3
-)
 
 
 @pytest.fixture

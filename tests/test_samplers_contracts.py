@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_adaptive_exact import f64
 
 import samplers
 from pdes.geometry import Ball, Box, Difference, Interval, Point, SpaceTime, TimeInterval
@@ -35,10 +36,6 @@ F64 = torch.float64
 
 def seeded(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def f64(*values: float) -> torch.Tensor:
-    return torch.tensor(values, dtype=F64)
 
 
 class Sheared:
