@@ -17,6 +17,7 @@
     pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
                        [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
     pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png]
+    pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
 
 Bad input prints one line ``pinn: error: …`` and exits with code 2.
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 import pdes
 import pinn
 import pinn.distributed
+import pinn.io
 import pinn.studies
 import pinn.vtk
 from pinn.choices import NORMS
@@ -210,6 +212,7 @@ def build_parser() -> Parser:
     add_density_study(studies)
     add_export_vtk_command(commands)
     add_reference_command(commands)
+    add_convert_run_command(commands)
     return parser
 
 
@@ -262,6 +265,20 @@ def add_export_vtk_command(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--resolution", type=int, default=pinn.vtk.DEFAULT_RESOLUTION, help="grid points per axis")
     export.add_argument("--png", action="store_true", help="also render every field to DIR/vtk/png")
     export.set_defaults(run=cmd_export_vtk)
+
+
+def add_convert_run_command(commands: argparse._SubParsersAction) -> None:
+    """``pinn convert-run DIR --trust``."""
+    convert = commands.add_parser("convert-run", help="rewrite an old-format (pickle) run file as data")
+    convert.add_argument("directory", metavar="DIR")
+    convert.add_argument("--trust", action="store_true", help="required: reading the old file runs any code it holds")
+    convert.set_defaults(run=cmd_convert_run)
+
+
+def cmd_convert_run(args: argparse.Namespace) -> int:
+    path = pinn.io.convert_run(Path(args.directory), trust=args.trust)
+    print(f"converted {path}; the old file is kept as {path.name}.{pinn.io.PICKLE_FORMAT}")
+    return 0
 
 
 def pool_list(text: str) -> list[int | str]:

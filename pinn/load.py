@@ -19,7 +19,17 @@ def load(directory: str | Path, problem: Problem | None = None, model: nn.Module
     ``model`` (an instance of the same class) for a run of a user's network."""
     run = io.load_run(Path(directory) / "run.h5")
     if problem is None:
+        if run["problem"] not in pdes.names():
+            raise ValueError(
+                f"the run in '{directory}' is of the problem '{run['problem']}', which is not registered; "
+                "pass problem= (the Problem it was trained on)"
+            )
         problem = pdes.get(run["problem"], **run["params"])
+    elif problem.name != run["problem"] or io.recorded_params(problem.params) != run["params"]:
+        raise ValueError(
+            f"the run in '{directory}' is of {run['problem']} {run['params']}, "
+            f"not {problem.name} {io.recorded_params(problem.params)}"
+        )
     config = Config(**run["config"])
     network = build_model(problem, config, model)
     try:

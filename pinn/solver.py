@@ -188,8 +188,6 @@ def resume_run(
     run, state, solver_callbacks = start(problem, config, model, Path(out), progress)
     state.model.load_state_dict(saved["model_state"])
     state.load_state_dict(saved["training_state"], run.processes.rank, run.processes.size)
-    for group in run.plan.groups:
-        state.rules[group.owner.name].rebind(group.region)
     state.step, state.history = saved["step"], saved["history"]
     run.started = time.perf_counter()
     return finish(run, state, [*solver_callbacks, *callbacks])

@@ -102,6 +102,32 @@ def moved(batches: dict[str, Quadrature], device: torch.device, dtype: torch.dty
     return {name: copies[id(q)] for name, q in batches.items()}
 
 
+def unique_rules(rules: dict[str, Rule]) -> dict[str, Rule]:
+    """Each rule instance once, under the first term it serves (terms of a group share one)."""
+    seen: dict[int, str] = {}
+    for name, rule in rules.items():
+        seen.setdefault(id(rule), name)
+    return {name: rules[name] for name in seen.values()}
+
+
+def batches_state(batches: dict[str, Quadrature]) -> dict:
+    """``{"quadratures": [...], "terms": {term: index}}``: each quadrature once, on the CPU (terms that
+    shared one still share it)."""
+    index: dict[int, int] = {}
+    quadratures = []
+    for q in batches.values():
+        if id(q) not in index:
+            index[id(q)] = len(quadratures)
+            quadratures.append(q.to("cpu", q.points.dtype).as_dict())
+    return {"quadratures": quadratures, "terms": {name: index[id(q)] for name, q in batches.items()}}
+
+
+def batches_from_state(state: dict) -> dict[str, Quadrature]:
+    """The batches of ``batches_state``."""
+    quadratures = [Quadrature(q["points"], q["weights"]) for q in state["quadratures"]]
+    return {name: quadratures[k] for name, k in state["terms"].items()}
+
+
 def empty_history(problem: Problem) -> dict:
     """The history of a run that has not started: per-step lists, evaluations, statistics, weights."""
     return {
@@ -174,16 +200,16 @@ class TrainState:
         )
 
     def rank_state(self) -> dict:
-        """This process's own part: its random streams, rules and L-BFGS batches (on the CPU)."""
-        batches = self.lbfgs_batches
+        """This process's own part: its random streams, rules and L-BFGS batches (tensors on the CPU)."""
         return {
             "generators": {name: g.get_state() for name, g in self.generators.items()},
-            "rules": self.rules,
-            "lbfgs_batches": None if batches is None else moved(batches, torch.device("cpu"), self.dtype),
+            "rules": {name: rule.state_dict() for name, rule in unique_rules(self.rules).items()},
+            "lbfgs_batches": None if self.lbfgs_batches is None else batches_state(self.lbfgs_batches),
         }
 
     def state_dict(self, wall_time: float, other_ranks: list[dict] = ()) -> dict:
-        """Everything but the model and the history that an exact resume needs.
+        """Everything but the model and the history that an exact resume needs, as a tree of
+        tensors, numbers and containers (``pinn.tree``: run files hold no pickle).
 
         This process's ``rank_state`` is at the top level (rank 0's on several processes), the
         other ranks' in ``other_ranks``; ``wall_time`` is the run's seconds so far.
@@ -208,13 +234,14 @@ class TrainState:
         own = parts[rank]
         for name, g in self.generators.items():
             g.set_state(own["generators"][name])
-        self.rules = own["rules"]
+        for name, rule in unique_rules(self.rules).items():
+            rule.load_state_dict(own["rules"][name])
         self.adam.load_state_dict(state["adam"])
         self.schedule.load_state_dict(state["schedule"])
         self.lbfgs.load_state_dict(state["lbfgs"])
         batches = own["lbfgs_batches"]
         device = self.parameters[0].device
-        self.lbfgs_batches = None if batches is None else moved(batches, device, self.dtype)
+        self.lbfgs_batches = None if batches is None else moved(batches_from_state(batches), device, self.dtype)
         self.lbfgs_used = state["lbfgs_used"]
         self.adam_time = state["adam_time"]
         self.weights = state["balance_weights"]

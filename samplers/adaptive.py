@@ -11,7 +11,15 @@ import math
 import torch
 
 from samplers.pool import FRESH, Pool
-from samplers.quadrature import Quadrature, ResidualFn, Rule, StatefulRule, check_count, equal_weights
+from samplers.quadrature import (
+    Quadrature,
+    ResidualFn,
+    Rule,
+    StatefulRule,
+    check_count,
+    equal_weights,
+    quadrature_or_none,
+)
 from samplers.uniform import Uniform
 
 Tensor = torch.Tensor
@@ -81,6 +89,14 @@ class RAD(StatefulRule):
         density = importance_density(q.weights, r, self.k, self.c)
         mass = q.weights * density
         self.candidate_set, self.probability = q, mass / mass.sum()
+
+    def state_dict(self) -> dict:
+        candidates = None if self.candidate_set is None else self.candidate_set.as_dict()
+        return {"candidate_set": candidates, "probability": self.probability}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.candidate_set = quadrature_or_none(state["candidate_set"])
+        self.probability = state["probability"]
 
     def draw(self, region, n: int, generator: torch.Generator) -> Quadrature:
         check_count(n)

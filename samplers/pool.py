@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from samplers.quadrature import Quadrature, Rule, StatefulRule, check_count
+from samplers.quadrature import Quadrature, Rule, StatefulRule, check_count, quadrature_or_none
 from samplers.uniform import Uniform
 
 FRESH = "fresh"
@@ -74,6 +74,14 @@ class Pool(StatefulRule):
     def _minibatch(self, rows: torch.Tensor) -> Quadrature:
         scale = len(self.pool) / len(rows)
         return Quadrature(self.pool.points[rows], self.pool.weights[rows] * scale)
+
+    def state_dict(self) -> dict:
+        pool = None if self.pool is None else self.pool.as_dict()
+        return {"pool": pool, "order": self._order, "cursor": self._cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pool = quadrature_or_none(state["pool"])
+        self._order, self._cursor = state["order"], state["cursor"]
 
     def restart_epoch(self) -> None:
         """Forget the current epoch: the next draw starts a new permutation (after the pool changed)."""

@@ -30,6 +30,15 @@ class Quadrature:
     def __len__(self) -> int:
         return self.points.shape[0]
 
+    def as_dict(self) -> dict[str, Tensor]:
+        """``{"points", "weights"}``, as run files keep a quadrature."""
+        return {"points": self.points, "weights": self.weights}
+
+
+def quadrature_or_none(state: dict | None) -> Quadrature | None:
+    """The quadrature of ``Quadrature.as_dict()`` (None stays None)."""
+    return None if state is None else Quadrature(state["points"], state["weights"])
+
 
 class Rule:
     """A quadrature rule on the unit cube, carried to any region by its ``from_unit_cube`` map.
@@ -64,8 +73,12 @@ class Rule:
     def refresh(self, region, residual: ResidualFn, step: int, generator: torch.Generator) -> None:
         """Called by the solver before training step ``step``; stateless rules ignore it."""
 
-    def rebind(self, region) -> None:
-        """Serve ``region`` from now on: a rule loaded from a run file gets the rebuilt problem's region."""
+    def state_dict(self) -> dict:
+        """What a run file keeps of the rule between steps: tensors, numbers and None (``pinn.tree``)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state_dict()``'s dictionary (a new rule of the same settings)."""
 
 
 class StatefulRule(Rule):
@@ -81,10 +94,6 @@ class StatefulRule(Rule):
             raise ValueError(
                 f"a '{self.name}' rule holds points of one region; make one rule per term with samplers.get"
             )
-
-    def rebind(self, region) -> None:
-        if self.region is not None:
-            self.region = region
 
 
 def check_count(n: int) -> None:

@@ -367,17 +367,6 @@ def test_a_stateful_base_rule_is_refused_with_the_stateless_choices():
         samplers.get("pool", base="rad")
 
 
-def test_rebind_moves_a_stateful_rule_to_the_new_region():
-    """After ``rebind(new)`` the rule serves ``new`` and refuses the old region."""
-    old, new = Box([0.0], [1.0]), Box([0.0], [1.0])
-    rule = samplers.get("pool", size=8)
-    rule.draw(old, 4, seeded())
-    rule.rebind(new)
-    with pytest.raises(ValueError, match=r"^a 'pool' rule holds points of one region; make one rule per term"):
-        rule.draw(old, 4, seeded())
-    assert len(rule.draw(new, 4, seeded())) == 4
-
-
 @pytest.mark.parametrize("size", [0, -3, True, 2.5, "big"])
 def test_pool_size_must_be_a_positive_integer_or_fresh(size):
     """Sizes that are not positive integers (bools and floats included) are refused."""

@@ -77,8 +77,6 @@ def test_the_state_dict_continues_a_run_exactly():
     other.model.load_state_dict(saved[0])
     other.load_state_dict(saved[1])
     other.step = saved[2]
-    for group in other_run.plan.groups:
-        other.rules[group.owner.name].rebind(group.region)
     for r, s in ((run, state), (other_run, other)):
         for _ in range(3):
             adam_step(r, s, next_batches(r, s))
