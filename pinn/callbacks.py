@@ -4,7 +4,8 @@ A callback overrides any of the hooks of ``Callback``; each gets the run (``pinn
 fixed) and the state (``pinn.state.TrainState``, changing). The solver's own callbacks,
 in the order they run:
 
-    NaNGuard      stops the run at a loss that is not finite, keeping the last finite parameters
+    DivergenceGuard  stops the run at a loss that is not finite or has grown GROWTH-fold over the
+                  run's first loss, keeping the parameters of the last step before
     Balance       every ``balance_every`` Adam steps, gradient-norm balancing of the weights λ_k
     Statistics    every ``statistics_every`` Adam steps, quadrature statistics into the history
     Evaluation    every ``eval_every`` Adam steps and after every L-BFGS step, errors into the history
@@ -27,6 +28,7 @@ from tqdm.auto import tqdm
 
 from pinn import balance, distributed, io
 from pinn.nn import training_mode
+from pinn.plan import total_loss
 from pinn.report import field_errors, predict, quadrature_statistics
 from pinn.state import STATISTICS_STREAM, TrainState
 from pinn.step import Run, StepRecord
@@ -35,7 +37,11 @@ Tensor = torch.Tensor
 
 
 class Diverged(RuntimeError):
-    """The loss became NaN or infinite; the message says where and what was kept."""
+    """The loss became NaN or infinite, or grew by orders of magnitude; the message says where and
+    what was kept. ``result`` is the run as it stood (its report's ``status`` is ``"diverged"``),
+    once the solver has measured it."""
+
+    result = None
 
 
 class Callback:
@@ -70,22 +76,46 @@ def evaluation_due(run: Run, record: StepRecord) -> bool:
     return record.phase == "lbfgs" or record.step % config.eval_every == 0 or last
 
 
-class NaNGuard(Callback):
-    """Raise ``Diverged`` at the first loss that is not finite, after restoring the parameters
-    (and BatchNorm running averages) that the step began with: those of the last finite step."""
+GROWTH = 1e6
+"""A run whose loss exceeds GROWTH times its first loss (that of the initial parameters) has diverged."""
+
+
+class DivergenceGuard(Callback):
+    """Raise ``Diverged`` at the first loss that is not finite or exceeds ``GROWTH`` times the run's
+    first loss, after restoring the last parameters (and BatchNorm running averages) whose loss was
+    accepted: for an Adam step those the previous step began with (the step's own gave the bad
+    loss), for an L-BFGS step those it began with. An L-BFGS step is judged for growth by the loss it
+    ends with (its line search tries large steps on purpose); a NaN during it stops it at once."""
+
+    def on_train_begin(self, run: Run, state: TrainState) -> None:
+        self.current = self.previous = None
 
     def on_step_begin(self, run: Run, state: TrainState, phase: str) -> None:
-        self.snapshot = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
+        self.previous = self.current
+        self.current = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
 
     def on_losses(self, run, state, phase, losses, means) -> None:
         bad = [name for name, value in means.items() if not torch.isfinite(value)]
-        if not bad:
-            return
-        state.model.load_state_dict(self.snapshot)
+        if bad:
+            self.stop(run, state, f"loss of term '{bad[0]}' became {float(means[bad[0]])}", phase)
+        if phase == "adam":
+            self.check_growth(run, state, float(total_loss(run.problem, means, state.weights)), phase)
+
+    def on_step_end(self, run, state, record) -> None:
+        if record.phase == "lbfgs":
+            self.check_growth(run, state, record.loss, record.phase)
+
+    def check_growth(self, run: Run, state: TrainState, loss: float, phase: str) -> None:
+        first = state.history["loss"][0] if state.history["loss"] else loss
+        if first > 0 and loss > GROWTH * first:
+            self.stop(run, state, f"loss grew to {loss:.3g}, over {GROWTH:.0e} times its first {first:.3g},", phase)
+
+    def stop(self, run: Run, state: TrainState, what: str, phase: str) -> None:
+        kept = self.previous if phase == "adam" and self.previous is not None else self.current
+        state.model.load_state_dict(kept)
         where = f" in {run.out / 'run.h5'}" if run.out is not None else ""
         raise Diverged(
-            f"loss of term '{bad[0]}' became {float(means[bad[0]])} at step {state.step} ({phase}); "
-            f"the parameters of the last finite step were kept{where}"
+            f"{what} at step {state.step} ({phase}); the last parameters with an accepted loss were kept{where}"
         )
 
 

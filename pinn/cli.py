@@ -125,12 +125,17 @@ def results_table(report: dict) -> str:
     """A short table of the errors per field and the run's cost."""
     lines = [f"{'field':<8} {'rel_l2':>10} {'max_abs':>10}"]
     for name, e in report["errors"].items():
-        lines.append(f"{name:<8} {e['rel_l2']:>10.3e} {e['max_abs']:>10.3e}")
+        lines.append(f"{name:<8} {number(e['rel_l2']):>10} {number(e['max_abs']):>10}")
     lines.append(
         f"wall {report['wall_time_s']:.1f} s, {report['steps_per_s']:.1f} steps/s, "
         f"peak memory {report['peak_memory_mb']:.0f} MB, device {report['device']}"
     )
     return "\n".join(lines)
+
+
+def number(value: float | None) -> str:
+    """A report's number as the results table prints it (``null`` where report.json has one)."""
+    return "null" if value is None else f"{value:.3e}"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -349,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pinn: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except pinn.Diverged as error:
-        print(f"pinn: stopped: {error}", file=sys.stderr)
+        result = error.result
+        written = f"; its report (status diverged) is {result.out / 'report.json'}" if result and result.out else ""
+        print(f"pinn: stopped: {error}{written}", file=sys.stderr)
         return EXIT_FAILED
 
 

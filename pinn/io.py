@@ -56,8 +56,8 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: Mapping) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    write_text(path, json.dumps(data, indent=2) + "\n")
+    """Write ``data`` as indented strict JSON (no NaN or infinity: ``pinn.report.strict_json``), atomically."""
+    write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def ensure_writable_dir(path: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -40,18 +41,49 @@ def field_errors(
 ) -> dict[str, dict[str, float]]:
     """Per field ``rel_l2 = ‖u − u_ref‖₂ / ‖u_ref‖₂`` and ``max_abs = max |u − u_ref|``.
 
-    For fields in ``up_to_constant`` the mean difference is removed first.
+    For fields in ``up_to_constant`` the mean difference is removed first. Where the reference
+    is zero at every point a relative error is undefined: ``rel_l2`` then holds the absolute
+    RMS error ``‖u − u_ref‖₂ / √N``, and the field's ``note`` says so.
     """
     errors = {}
     for name, ref in reference.items():
         diff = prediction[name].to(ref) - ref
         if name in up_to_constant:
             diff = diff - diff.mean()
-        errors[name] = {
-            "rel_l2": float(diff.norm() / ref.norm().clamp_min(1e-300)),
-            "max_abs": float(diff.abs().max()),
-        }
+        errors[name] = {"rel_l2": float(diff.norm() / ref.norm()), "max_abs": float(diff.abs().max())}
+        if ref.norm() == 0:
+            errors[name]["rel_l2"] = float(diff.norm() / len(diff) ** 0.5)
+            errors[name]["note"] = ZERO_REFERENCE_NOTE
     return errors
+
+
+ZERO_REFERENCE_NOTE = "the reference is zero at every evaluation point: rel_l2 is the absolute RMS error ‖u − u_ref‖/√N"
+
+
+SINGLE_REPLICATE_NOTE = "undefined with replicates=1: one draw has no spread"
+
+
+def strict_json(report: dict, replicates: int) -> dict:
+    """``report`` with every number that is not finite replaced by None (JSON ``null``), each listed
+    with its reason in ``notes`` (``{"errors.u.rel_l2": "not a finite number (nan)"}``), so that the
+    file is strict JSON. A ``std_error`` of a single replicate is undefined, and its note says so.
+    Notes already in ``report`` are kept.
+    """
+    notes: dict[str, str] = dict(report.get("notes", {}))
+
+    def clean(node: object, path: str) -> object:
+        if isinstance(node, dict):
+            return {key: clean(value, f"{path}.{key}" if path else str(key)) for key, value in node.items()}
+        if isinstance(node, list | tuple):
+            return [clean(value, f"{path}.{k}") for k, value in enumerate(node)]
+        if isinstance(node, float) and not math.isfinite(node):
+            single = path.endswith(".std_error") and replicates == 1
+            notes[path] = SINGLE_REPLICATE_NOTE if single else f"not a finite number ({node})"
+            return None
+        return node
+
+    cleaned = clean(report, "")
+    return {**cleaned, "notes": notes} if notes else cleaned
 
 
 def term_gradient_statistics(

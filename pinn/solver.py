@@ -36,8 +36,8 @@ from pinn.callbacks import (
     Callback,
     Checkpoint,
     Diverged,
+    DivergenceGuard,
     Evaluation,
-    NaNGuard,
     ProgressBar,
     Statistics,
     statistics,
@@ -45,7 +45,7 @@ from pinn.callbacks import (
 from pinn.choices import BATCH_COUPLED_NORMS
 from pinn.config import Config
 from pinn.nn import training_mode
-from pinn.report import evaluation_points, predict
+from pinn.report import evaluation_points, predict, strict_json
 from pinn.state import STATISTICS_STREAM, TrainState
 from pinn.step import Run, setup, train
 
@@ -202,7 +202,7 @@ def start(
     reference = problem.reference
     values = reference.evaluate(points) if reference is not None else None
     evaluation = Evaluation(points, values, reference.up_to_constant if reference is not None else ())
-    callbacks: list[Callback] = [NaNGuard()]
+    callbacks: list[Callback] = [DivergenceGuard()]
     if config.balance_every:
         callbacks.append(Balance(config.balance_every))
     if config.statistics_every:
@@ -214,34 +214,51 @@ def start(
 
 
 def finish(run: Run, state: TrainState, callbacks: list[Callback]) -> Result:
-    """Train, then write the report and the complete run file; on divergence, the run file so far."""
+    """Train, then write the report and the complete run file.
+
+    A run that diverges (``pinn.callbacks.DivergenceGuard``) still gets its report, of the
+    parameters kept, with ``status: "diverged"``, and its run file, not marked complete; then
+    ``Diverged`` is raised with the Result as its ``result``.
+    """
     checkpoint = next(c for c in callbacks if isinstance(c, Checkpoint))
+    evaluation = next(c for c in callbacks if isinstance(c, Evaluation))
     try:
         train(run, state, callbacks)
-    except Diverged:
-        checkpoint.save(run, state, complete=False)
+    except Diverged as error:
+        state.model.eval()
+        report = build_report(run, state, evaluation, "diverged")
+        checkpoint.save(run, state, complete=False, report=report)
+        error.result = write_report(run, state, report)
         raise
     state.model.eval()
-    evaluation = next(c for c in callbacks if isinstance(c, Evaluation))
-    report = build_report(run, state, evaluation)
+    report = build_report(run, state, evaluation, "complete")
     if run.config.norm in BATCH_COUPLED_NORMS:
         generator = state.generators[STATISTICS_STREAM]
         draw = partial(run.plan.draw, state.rules, generator, run.config.batch, run.device, state.dtype)
-        report["train_eval_gap"] = train_eval_gap(state.model, run.plan, draw, run.config.replicates)
+        gap = train_eval_gap(state.model, run.plan, draw, run.config.replicates)
+        report = strict_json({**report, "train_eval_gap": gap}, run.config.replicates)
     checkpoint.save(run, state, complete=True, report=report)
+    return write_report(run, state, report)
+
+
+def write_report(run: Run, state: TrainState, report: dict) -> Result:
+    """``out/report.json`` (rank 0, when the run has an ``out``), and the run's Result."""
     if run.out is not None and run.processes.main:
         io.write_json(run.out / "report.json", report)
     return Result(run.problem, state.model, run.config, report, state.history, run.out)
 
 
-def build_report(run: Run, state: TrainState, evaluation: Evaluation) -> dict:
-    """The report.json dictionary (DESIGN.md schema)."""
+def build_report(run: Run, state: TrainState, evaluation: Evaluation, status: str) -> dict:
+    """The report.json dictionary (DESIGN.md schema), strict JSON (``pinn.report.strict_json``);
+    ``status`` is ``"complete"`` or ``"diverged"``."""
     c, problem = run.config, run.problem
     wall = run.wall_time(state)
     quadrature = statistics(run, state)
     reference = problem.reference.metadata() if problem.reference is not None else {"kind": "none"}
-    return {
+    report = {
         "problem": problem.name,
+        "status": status,
+        "steps_done": state.step,
         "params": io.recorded_params(problem.params),
         "device": run.device.type,
         "processes": run.processes.size,
@@ -249,12 +266,13 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation) -> dict:
         "config": c.to_dict(),
         "model": model_name(state.model),
         "wall_time_s": wall,
-        "steps_per_s": c.steps / state.adam_time if state.adam_time > 0 else 0.0,
+        "steps_per_s": min(state.step, c.steps) / state.adam_time if state.adam_time > 0 else 0.0,
         "peak_memory_mb": peak_memory_mb(run.device),
         "errors": evaluation.errors(run, state),
         "reference": {**reference, "points": int(evaluation.points.shape[0])},
         "quadrature": quadrature,
     }
+    return strict_json(report, c.replicates)
 
 
 def model_name(model: nn.Module) -> str:

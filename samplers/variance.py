@@ -50,7 +50,8 @@ def replicate_statistics(
 
     ``estimate`` is the mean over replicates, ``std_error`` the standard deviation of a
     single draw's estimate (its quadrature noise; valid for any randomized rule, 0 for a
-    deterministic one), ``within_batch_std_error`` the iid formula averaged over draws,
+    deterministic one, NaN for a single replicate: one draw has no spread),
+    ``within_batch_std_error`` the iid formula averaged over draws,
     ``batch`` the points per draw.
     """
     if replicates < 1:
@@ -66,7 +67,7 @@ def replicate_statistics(
     return {
         "batch": batch,
         "estimate": float(values.mean()),
-        "std_error": math.sqrt(sample_variance(values)) if replicates > 1 else 0.0,
+        "std_error": math.sqrt(sample_variance(values)) if replicates > 1 else math.nan,
         "replicates": replicates,
         "within_batch_std_error": sum(within) / len(within),
     }

@@ -612,10 +612,10 @@ def test_replicate_statistics_of_two_draws():
 
 
 def test_replicate_statistics_of_a_single_draw():
-    """One replicate is allowed: its estimate exactly (1/3), ``std_error = 0`` and the batch size."""
+    """One replicate is allowed: its estimate exactly (1/3), ``std_error`` undefined (NaN) and the batch size."""
     draw, _ = two_draws()
     stats = replicate_statistics(draw, lambda x: x[:, 0], 1)
-    assert stats["std_error"] == 0.0 and stats["batch"] == 3
+    assert math.isnan(stats["std_error"]) and stats["batch"] == 3
     assert math.isclose(stats["estimate"], 1 / 3, rel_tol=1e-15)
     with pytest.raises(ValueError, match=r"^replicates must be a positive integer, got 0$"):
         replicate_statistics(draw, lambda x: x[:, 0], 0)
