@@ -19,6 +19,7 @@ Every process calls every callback; only rank 0 writes files and shows progress.
 from __future__ import annotations
 
 import csv
+import io as io_text
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -183,7 +184,8 @@ class Evaluation(Callback):
 
 
 class Checkpoint(Callback):
-    """The run file ``out/run.h5`` at every evaluation (``save``: rank 0 writes, every rank must call)."""
+    """The run file ``out/run.h5`` and the history as ``out/history.csv`` (``history_table``) at every
+    evaluation (``save``: rank 0 writes, every rank must call)."""
 
     def __init__(self, reference: Mapping):
         self.reference = reference
@@ -207,6 +209,7 @@ class Checkpoint(Callback):
             complete=complete,
             report=report,
         )
+        io.write_text(run.out / "history.csv", history_table(run.problem, state.history))
 
     def on_step_end(self, run, state, record) -> None:
         if evaluation_due(run, record):
@@ -214,10 +217,11 @@ class Checkpoint(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar on stderr over Adam and L-BFGS steps, with the loss and errors at each evaluation."""
+    """A tqdm bar on stderr over Adam and L-BFGS steps, with the loss of every step and the errors
+    of the latest evaluation."""
 
     def __init__(self, enabled: bool = True):
-        self.enabled = enabled
+        self.enabled, self.errors = enabled, {}
 
     def on_train_begin(self, run, state) -> None:
         c = run.config
@@ -230,12 +234,11 @@ class ProgressBar(Callback):
         )
 
     def on_step_end(self, run, state, record) -> None:
-        self.bar.update(record.advanced)
         if evaluation_due(run, record):
-            postfix = {"loss": f"{record.loss:.2e}"}
             errors = latest_errors(state, record.step)
-            postfix.update({f"{name}_rel_l2": f"{e['rel_l2']:.2e}" for name, e in errors.items()})
-            self.bar.set_postfix(postfix)
+            self.errors = {f"{name}_rel_l2": f"{e['rel_l2']:.2e}" for name, e in errors.items()}
+        self.bar.set_postfix({"loss": f"{record.loss:.2e}", **self.errors}, refresh=False)
+        self.bar.update(record.advanced)
 
     def on_train_end(self, run, state) -> None:
         self.bar.close()
@@ -247,9 +250,41 @@ def latest_errors(state: TrainState, step: int) -> dict[str, dict[str, float]]:
     return evaluations[-1]["errors"] if evaluations and evaluations[-1]["step"] == step else {}
 
 
+def reference_fields(problem) -> list[str]:
+    """The fields whose errors are measured: those of the problem's reference."""
+    return list(problem.reference.fields) if problem.reference is not None else []
+
+
+def csv_header(problem) -> list[str]:
+    """The columns of a history CSV: step, phase, loss, lr, each term's loss, each field's rel L2 error."""
+    terms = [t.name for t in problem.terms]
+    return ["step", "phase", "loss", "lr", *terms, *(f"{f}_rel_l2" for f in reference_fields(problem))]
+
+
+def csv_row(step: int, phase: str, loss: float, lr: float, terms: list[float], errors: Mapping, fields) -> list:
+    """One row of a history CSV; the error columns are empty on steps without an evaluation."""
+    return [step, phase, loss, lr, *terms] + [errors[f]["rel_l2"] if f in errors else "" for f in fields]
+
+
+def history_table(problem, history: dict) -> str:
+    """The whole ``history`` as CSV text (``csv_header``), one row per step or L-BFGS chunk."""
+    fields = reference_fields(problem)
+    errors = {entry["step"]: entry["errors"] for entry in history["eval"]}
+    text = io_text.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(csv_header(problem))
+    for k, step in enumerate(history["step"]):
+        terms = [history["terms"][t.name][k] for t in problem.terms]
+        row = csv_row(
+            step, history["phase"][k], history["loss"][k], history["lr"][k], terms, errors.get(step, {}), fields
+        )
+        writer.writerow(row)
+    return text.getvalue()
+
+
 class CSVLogger(Callback):
-    """One row per step in the CSV file ``path``: step, phase, loss, lr, each term's loss, and each
-    field's relative L2 error on the steps that had an evaluation (empty otherwise).
+    """One row per step in the CSV file ``path`` (the columns of ``csv_header``), written as the run
+    goes (the solver's own ``out/history.csv`` is rewritten whole at every checkpoint).
 
     A new file is written (an existing one is refused); rows are flushed at every evaluation.
     """
@@ -264,17 +299,16 @@ class CSVLogger(Callback):
         if self.path.exists():
             raise ValueError(f"CSVLogger: '{self.path}' exists; choose a new file")
         self.file = open(self.path, "w", newline="")  # closed in on_train_end
-        self.fields = list(run.problem.reference.fields) if run.problem.reference is not None else []
+        self.fields = reference_fields(run.problem)
         self.writer = csv.writer(self.file)
-        terms = [t.name for t in run.problem.terms]
-        self.writer.writerow(["step", "phase", "loss", "lr", *terms, *(f"{f}_rel_l2" for f in self.fields)])
+        self.writer.writerow(csv_header(run.problem))
 
     def on_step_end(self, run, state, record) -> None:
         if self.file is None:
             return
         errors = latest_errors(state, record.step)
-        row = [record.step, record.phase, record.loss, record.lr, *record.terms.values()]
-        self.writer.writerow(row + [errors[f]["rel_l2"] if f in errors else "" for f in self.fields])
+        terms = list(record.terms.values())
+        self.writer.writerow(csv_row(record.step, record.phase, record.loss, record.lr, terms, errors, self.fields))
         if errors:
             self.file.flush()
 

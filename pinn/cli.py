@@ -207,7 +207,9 @@ def build_parser() -> Parser:
     )
     add_solver_options(solve)
     solve.add_argument("--out", help="directory for report.json and run.h5")
-    solve.add_argument("--resume", metavar="DIR", help="continue the unfinished run in DIR")
+    solve.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR; with more --steps or --lbfgs-steps, extend it"
+    )
     solve.add_argument("--warm-start", metavar="DIR", help="start from the parameters of the run in DIR")
     solve.add_argument("--vtk", action="store_true", help="also export VTK files of the result to OUT/vtk")
     solve.set_defaults(run=cmd_solve)

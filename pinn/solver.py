@@ -17,6 +17,7 @@ adds the ``train_eval_gap`` between the two (``pinn.batch_statistics``).
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 import warnings
@@ -100,6 +101,15 @@ class Result:
             )
             self.warned_outside = True
 
+    def plot(self, out: str | Path | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
+        """The run's pictures (``pinn.plot.plot_result``: history and field maps) into ``out``, by default
+        ``self.out / "plots"``; returns the files written."""
+        import pinn.plot  # matplotlib is slow to import; only pictures need it
+
+        if out is None and self.out is None:
+            raise ValueError("this result has no run directory to put its plots in; give out= a folder")
+        return pinn.plot.plot_result(self, Path(out) if out is not None else self.out / "plots", formats)
+
 
 def solve(
     problem: Problem,
@@ -116,8 +126,10 @@ def solve(
     ``settings`` are the fields of ``Config`` (steps, batch, sampler, …); unset ones take
     the problem's ``defaults``, then Config's. With ``out``, writes ``out/report.json``,
     ``out/run.h5`` (checkpointed at every evaluation) and ``out/config.toml``; an existing
-    run there is never overwritten. ``resume=True`` continues the unfinished run in ``out``
-    with the settings stored in its run file (settings given must agree with them).
+    run there is never overwritten. ``resume=True`` continues the run in ``out`` with the
+    settings stored in its run file (settings given must agree with them, but for more
+    ``steps`` or ``lbfgs_steps``, which extend an unfinished or finished run; the history's
+    ``extensions`` records each extension and the report it replaced).
     ``warm_start`` is a model state dict (of a run with the same backbone settings) to start
     from instead of the initialization. ``model`` is a user's ``torch.nn.Module`` from
     ``(N, d)`` points to ``(N, len(problem.fields))`` outputs, trained in place of the MLP
@@ -171,17 +183,16 @@ def resume_run(
     model: nn.Module | None,
     callbacks: Sequence[Callback],
 ) -> Result:
-    """Continue the unfinished run in ``out`` (see ``solve``)."""
+    """Continue the run in ``out`` (see ``solve``); more ``steps`` or ``lbfgs_steps`` than it had extend it."""
     if out is None:
         raise ValueError("resume needs the directory of the run to continue")
     saved = io.load_run(Path(out) / "run.h5")
-    if saved["complete"]:
-        raise ValueError(f"the run in '{out}' is already complete; nothing to resume")
     if saved["problem"] != problem.name or saved["params"] != io.recorded_params(problem.params):
         raise ValueError(
             f"'{out}' holds a run of {saved['problem']} {saved['params']}, not {problem.name} {problem.params}"
         )
-    config = Config(**saved["config"])
+    was = Config(**saved["config"])
+    config = extended_config(was, settings, saved, out)
     for name, value in settings.items():
         if value is not None and getattr(config, name, value) != value:
             raise ValueError(f"{name}={value} differs from the resumed run's {name}={getattr(config, name)}")
@@ -189,8 +200,41 @@ def resume_run(
     state.model.load_state_dict(saved["model_state"])
     state.load_state_dict(saved["training_state"], run.processes.rank, run.processes.size)
     state.step, state.history = saved["step"], saved["history"]
+    if config != was:
+        extension = {"step": state.step, "steps": [was.steps, config.steps], "report": saved["report"]}
+        extension["lbfgs_steps"] = [was.lbfgs_steps, config.lbfgs_steps]
+        extension["lr_decay_per_step"] = state.schedule.gamma
+        state.history.setdefault("extensions", []).append(extension)
+        if run.processes.main:
+            io.write_text(Path(out) / "config.toml", settings_file(config, problem))
     run.started = time.perf_counter()
     return finish(run, state, [*solver_callbacks, *callbacks])
+
+
+def extended_config(config: Config, settings: dict[str, object], saved: dict, out: str | Path) -> Config:
+    """``config`` with the ``steps`` and ``lbfgs_steps`` of ``settings`` where they extend the run.
+
+    Adam steps can be added while the run has not begun L-BFGS; L-BFGS iterations always. The
+    learning rate goes on decaying at the run's rate per step. A complete run with nothing to
+    add, or fewer steps than the run has, is refused.
+    """
+    steps = config.steps if settings.get("steps") is None else settings["steps"]
+    lbfgs_steps = config.lbfgs_steps if settings.get("lbfgs_steps") is None else settings["lbfgs_steps"]
+    if steps < config.steps or lbfgs_steps < config.lbfgs_steps:
+        raise ValueError(
+            f"the run in '{out}' has {config.steps} Adam and {config.lbfgs_steps} L-BFGS steps; "
+            f"a resumed run can only get more, not steps={steps}, lbfgs_steps={lbfgs_steps}"
+        )
+    if steps > config.steps and saved["step"] > config.steps:
+        raise ValueError(
+            f"the run in '{out}' has begun L-BFGS, so Adam steps cannot follow; extend it with --lbfgs-steps"
+        )
+    if saved["complete"] and (steps, lbfgs_steps) == (config.steps, config.lbfgs_steps):
+        raise ValueError(
+            f"the run in '{out}' is already complete; extend it with more steps than its {config.steps} "
+            f"(--steps N) or L-BFGS steps than its {config.lbfgs_steps} (--lbfgs-steps M)"
+        )
+    return dataclasses.replace(config, steps=steps, lbfgs_steps=lbfgs_steps)
 
 
 def start(

@@ -83,6 +83,38 @@ def test_csv_logger_writes_one_row_per_step_with_errors_at_evaluations(tmp_path)
         pinn.solve(pdes.get("heat1d"), progress=False, callbacks=[CSVLogger(path)], **TINY)
 
 
+def test_the_run_keeps_its_history_as_csv_beside_the_run_file(tmp_path):
+    """``out/history.csv`` holds the rows a CSVLogger writes, L-BFGS chunks included, rewritten at each checkpoint."""
+    settings = dict(TINY, lbfgs_steps=20)
+    pinn.solve(
+        pdes.get("heat1d"),
+        out=tmp_path / "run",
+        progress=False,
+        callbacks=[CSVLogger(tmp_path / "log.csv")],
+        **settings,
+    )
+    table = (tmp_path / "run" / "history.csv").read_text()
+    assert table == (tmp_path / "log.csv").read_text() and "lbfgs" in table
+    rows = list(csv.DictReader(table.splitlines()))
+    assert len(rows) == len(pinn.load(tmp_path / "run").history["step"])
+
+
+def test_the_progress_bar_shows_the_loss_of_every_step(monkeypatch):
+    """Between evaluations the bar's postfix holds the latest loss, and the errors of the last evaluation."""
+    shown = []
+    original = pinn.callbacks.ProgressBar.on_step_end
+
+    def spy(self, run, state, record):
+        original(self, run, state, record)
+        shown.append((record.step, record.loss, self.bar.postfix))
+
+    monkeypatch.setattr(pinn.callbacks.ProgressBar, "on_step_end", spy)
+    pinn.solve(pdes.get("heat1d"), progress=True, **dict(TINY, steps=12, eval_every=5, lbfgs_steps=0))
+    assert [step for step, _, _ in shown] == list(range(1, 13))
+    for step, loss, postfix in shown:
+        assert f"loss={loss:.2e}" in postfix and (("u_rel_l2=" in postfix) == (step >= 5))
+
+
 def test_tensorboard_logger_without_tensorboard_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     with pytest.raises(ImportError, match="pip install tensorboard"):

@@ -1,5 +1,6 @@
-"""The project's one atomic writer (pdes.files.atomic_write): temp file beside the path, rename, mode 0644."""
+"""The project's one atomic writer (pdes.files.atomic_write): temp file beside the path, rename, the mode under the umask."""
 
+import os
 import stat
 
 import pytest
@@ -66,15 +67,22 @@ def test_a_failed_first_write_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_every_file_written_has_mode_0644(tmp_path):
-    new = tmp_path / "new.txt"
-    atomic_write(new, lambda tmp: tmp.write_text("x"))
-    assert mode(new) == 0o644
-    private = tmp_path / "private.txt"
-    private.write_text("old")
-    private.chmod(0o600)
-    atomic_write(private, lambda tmp: tmp.write_text("x"))
-    assert mode(private) == 0o644
+@pytest.mark.parametrize("umask,expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_every_file_written_has_the_mode_the_users_umask_gives(tmp_path, umask, expected):
+    """As a file created normally: 0666 less the umask, also where an older file had another mode."""
+    old = os.umask(umask)
+    try:
+        new = tmp_path / "new.txt"
+        atomic_write(new, lambda tmp: tmp.write_text("x"))
+        other = tmp_path / "other.txt"
+        other.write_text("old")
+        other.chmod(0o640)
+        atomic_write(other, lambda tmp: tmp.write_text("x"))
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    assert mode(new) == mode(other) == mode(plain) == expected
 
 
 def test_missing_parent_directories_are_created(tmp_path):
