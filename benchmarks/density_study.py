@@ -4,9 +4,11 @@
 Sobol' pools balanced) and fresh points, batches of 256, 1024 and 4096 points and base rules
 uniform and sobol; every run gets ``--budget-s`` seconds of Adam steps (no L-BFGS) and
 ``--replicates`` draws for its quadrature statistics, the other settings are the problem's
-defaults. Runs go to ``OUT/<run>``; study.md, study.h5 and the three plots are copied to
-``benchmarks/results/density_study/``. Finished runs are skipped on a rerun (delete ``OUT``
-to measure again). Torch runs on ``--threads`` CPU threads.
+defaults. Runs go to ``OUT/<run>``; the study's files (``pinn.studies.density.OUTPUTS``:
+study.json, study.h5, study.md and the plots study_error.png, study_noise.png,
+study_cost.png) are copied to ``benchmarks/results/density_study/``. Finished runs are
+skipped on a rerun (delete ``OUT`` to measure again; an ``OUT`` that holds anything but this
+study is refused). Torch runs on ``--threads`` CPU threads.
 
     nice -n 10 python benchmarks/density_study.py --problem heat2d_varcoef --budget-s 15
 """
@@ -21,12 +23,13 @@ import torch
 
 import pdes
 from pinn.studies import density_study
+from pinn.studies.density import OUTPUTS
+from pinn.studies.grid import SUMMARY
 
 RESULTS = Path(__file__).parent / "results" / "density_study"
 POOLS = (1024, 8192, 65536, "fresh")
 BATCHES = (256, 1024, 4096)
 RULES = ("uniform", "sobol")
-OUTPUTS = ("study.md", "study.h5", "density_error.png", "density_noise.png", "density_cost.png")
 
 
 def main() -> None:
@@ -45,7 +48,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:
         shutil.copy(args.out / name, RESULTS / name)
-    print((RESULTS / "study.md").read_text())
+    print((RESULTS / SUMMARY).read_text())
     print(f"copied {', '.join(OUTPUTS)} to {RESULTS}")
 
 

@@ -2,8 +2,9 @@
 
 ``study``: ``pinn.studies.norm_study`` on heat2d for every norm × batch 8, 64, 1024 with
 ``--steps`` Adam steps and no L-BFGS (so every run sees only minibatches of its size), all
-other settings heat2d's defaults. Runs go to ``OUT/study/<norm>-b<batch>``; results.md,
-results.h5 and norms.png are copied to ``benchmarks/results/norm_study/``.
+other settings heat2d's defaults. Runs go to ``OUT/study/<norm>-b<batch>``; the study's files
+(``pinn.studies.norms.OUTPUTS``: study.json, study.h5, study.md, study_error.png) are copied
+to ``benchmarks/results/norm_study/``.
 
 ``accuracy``: heat2d with its default settings (Adam + L-BFGS) for norm none, layer and rms
 in ``OUT/accuracy/<norm>``; prints the relative L2 error of u, the wall time (report.json) and
@@ -29,7 +30,8 @@ import torch
 import pdes
 from pinn.nn import NORMS
 from pinn.studies import norm_study
-from pinn.studies.grid import FINISHED, GridRun, markdown_table, run_grid
+from pinn.studies.grid import FINISHED, SUMMARY, GridRun, markdown_table, run_grid
+from pinn.studies.norms import OUTPUTS
 
 RESULTS = Path(__file__).parent / "results" / "norm_study"
 BATCHES = (8, 64, 1024)
@@ -40,10 +42,10 @@ def study(out: Path, steps: int) -> None:
     problem = pdes.get("heat2d")
     norm_study(problem, NORMS, BATCHES, out / "study", steps=steps, lbfgs_steps=0)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in ("results.md", "results.h5", "norms.png"):
+    for name in OUTPUTS:
         shutil.copy(out / "study" / name, RESULTS / name)
-    print((RESULTS / "results.md").read_text())
-    print(f"copied results.md, results.h5 and norms.png to {RESULTS}")
+    print((RESULTS / SUMMARY).read_text())
+    print(f"copied {', '.join(OUTPUTS)} to {RESULTS}")
 
 
 def accuracy(out: Path) -> None:

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+
 def created_mode() -> int:
     """The mode a file created normally gets: 0666 less the process's umask (0644 under the usual 022)."""
     mask = os.umask(0)
@@ -18,7 +19,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The parent directory is created if needed and the file gets the mode of a file created
-    normally, under the user's umask (``created_mode``; ``mkstemp`` creates its files 0600). If anything fails, ``KeyboardInterrupt`` included, the
+    normally, under the user's umask (``created_mode``; ``mkstemp`` creates its files 0600).
+    If anything fails, ``KeyboardInterrupt`` included, the
     temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)

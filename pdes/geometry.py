@@ -20,7 +20,7 @@ A space-time domain ``SpaceTime(space, TimeInterval(t0, T))`` has ``.boundary``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
 
 import torch
@@ -98,10 +98,17 @@ class Box(Region):
     """The axis-aligned box ``[lo_0, hi_0] × … × [lo_{d-1}, hi_{d-1}]``; x = lo + (hi − lo)·u."""
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float]):
+        if not all(isinstance(corner, Iterable) and not isinstance(corner, str) for corner in (lower, upper)):
+            raise TypeError(
+                f"Box needs its corners as lists, e.g. Box([0, 0], [1, 1]) (an interval: Interval(a, b)), "
+                f"got {lower!r}, {upper!r}"
+            )
         self.lower = [float(v) for v in lower]
         self.upper = [float(v) for v in upper]
         if len(self.lower) != len(self.upper) or not self.lower:
             raise ValueError("Box needs lower and upper corners of the same, positive length")
+        if not all(math.isfinite(v) for v in self.lower + self.upper):
+            raise ValueError(f"Box needs finite corners, got {self.lower}, {self.upper}")
         if any(hi <= lo for lo, hi in zip(self.lower, self.upper)):
             raise ValueError(f"Box needs lower < upper on every axis, got {self.lower}, {self.upper}")
         self.dim = len(self.lower)
@@ -128,6 +135,8 @@ class Box(Region):
 
 def Interval(a: float, b: float) -> Box:
     """The interval ``[a, b]`` as a one-dimensional Box."""
+    if not float(a) < float(b):
+        raise ValueError(f"Interval needs a < b, got a={a}, b={b}")
     return Box([a], [b])
 
 
@@ -182,8 +191,8 @@ class Ball(Region):
     def __init__(self, center: Sequence[float], radius: float):
         self.center = [float(c) for c in center]
         self.radius = float(radius)
-        if self.radius <= 0:
-            raise ValueError(f"Ball radius must be positive, got {radius}")
+        if not 0 < self.radius < math.inf:
+            raise ValueError(f"Ball radius must be positive and finite, got {radius}")
         self.dim = len(self.center)
         self.cube_dim = self.dim if self.dim in (1, 2, 3) else self.dim + 1
         d = self.dim
@@ -409,6 +418,8 @@ class TimeInterval(Box):
     """The time interval ``[t0, T]``."""
 
     def __init__(self, t0: float, t1: float):
+        if not float(t0) < float(t1):
+            raise ValueError(f"TimeInterval needs t0 < t1, got t0={t0}, t1={t1}")
         super().__init__([t0], [t1])
         self.t0, self.t1 = float(t0), float(t1)
 
@@ -447,6 +458,11 @@ class SpaceTime(Product):
     """``Ω × [t0, T]``: time is the last coordinate."""
 
     def __init__(self, space: Region, time: TimeInterval):
+        if not isinstance(space, Region) or not isinstance(time, TimeInterval):
+            raise TypeError(
+                "SpaceTime needs a Region and a TimeInterval, e.g. SpaceTime(Box([0, 0], [1, 1]), TimeInterval(0, 1)), "
+                f"got {type(space).__name__} and {type(time).__name__}"
+            )
         super().__init__(space, time)
         self.space, self.time = space, time
 

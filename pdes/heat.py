@@ -9,7 +9,7 @@ import torch
 
 from pdes.closed_forms import namespace
 from pdes.geometry import Box, Interval, SpaceTime, TimeInterval
-from pdes.problem import Problem, Term
+from pdes.problem import Problem, Term, check_positive
 from pdes.reference import AnalyticReference, FEMReference
 from pdes.transforms import ZeroDirichlet
 
@@ -62,6 +62,7 @@ def heat1d(alpha: float = 0.4, constraints: str = "exact") -> Problem:
     Solution: ``u = sin(πx) exp(−απ²t)``. ``constraints``: "exact" (ZeroDirichlet output
     transform, one loss term ``pde``) or "soft" (terms ``boundary`` and ``initial`` too).
     """
+    check_positive("heat1d", "alpha", alpha, "the diffusivity")
     domain = SpaceTime(Interval(0.0, 1.0), TimeInterval(0.0, 1.0))
 
     def initial(x):
@@ -87,6 +88,7 @@ def heat2d(alpha: float = 0.1, constraints: str = "exact") -> Problem:
     ``u(x, y, 0) = Σ a sin(mπx) sin(nπy)`` over HEAT2D_MODES; each mode decays as
     ``exp(−απ²(m² + n²)t)``. ``constraints`` as for heat1d.
     """
+    check_positive("heat2d", "alpha", alpha, "the diffusivity")
     domain = SpaceTime(Box([0.0, 0.0], [1.0, 1.0]), TimeInterval(0.0, 1.0))
 
     def modes(x, y, t):

@@ -31,7 +31,7 @@ import torch
 from pdes import closed_forms
 from pdes.fem import references
 from pdes.geometry import Box, Face, Point, Product, Region, SpaceTime, TimeInterval, Union
-from pdes.problem import Problem, Term
+from pdes.problem import Problem, Term, check_positive
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
 
@@ -41,7 +41,6 @@ Velocity = Callable[..., tuple[Tensor, Tensor]]
 
 CONSTRAINTS = ("exact", "soft")
 """How Dirichlet velocity data are imposed: by the output transform, or as loss Terms."""
-"""How Dirichlet velocity data are imposed: by the output transform or by boundary Terms."""
 FIELDS = ("u", "v", "p")
 
 
@@ -139,8 +138,7 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
     instead of the velocity (so constraints are "soft"); it fixes the pressure, so there is
     no gauge and p is compared as is.
     """
-    if not re > 0:
-        raise ValueError(f"re must be positive, got {re}")
+    check_positive("kovasznay", "re", re, "the Reynolds number")
     _check_choice("outflow", outflow, OUTFLOWS)
     constraints = constraints if constraints is not None else ("exact" if outflow == "velocity" else "soft")
     _check_choice("constraints", constraints, CONSTRAINTS)
@@ -209,13 +207,11 @@ def cavity(
     Pressure is pinned at the center; the reference is the Taylor–Hood FEM solution
     (``pdes.fem.references.cavity``, zero-mean pressure), p compared up to a constant.
     """
-    if not re > 0:
-        raise ValueError(f"re must be positive, got {re}")
+    check_positive("cavity", "re", re, "the Reynolds number")
     _check_choice("lid", lid, closed_forms.LIDS)
     constraints = constraints if constraints is not None else ("exact" if lid == "smooth" else "soft")
     _check_choice("constraints", constraints, CONSTRAINTS)
-    if not boundary_weight > 0:
-        raise ValueError(f"boundary_weight must be positive, got {boundary_weight}")
+    check_positive("cavity", "boundary_weight", boundary_weight)
     if constraints == "exact" and lid == "classic":
         raise ValueError(
             "the classic lid is discontinuous at the top corners, so it cannot be imposed exactly; use constraints=soft"
@@ -267,10 +263,8 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, constraints: str = "exact
     ``initial_u``, ``initial_v``, or "exact", the output transform); the pressure is pinned to its exact value
     on the line ``(π/2, π/2) × [0, t_end]``.
     """
-    if not nu > 0:
-        raise ValueError(f"nu must be positive, got {nu}")
-    if not t_end > 0:
-        raise ValueError(f"t_end must be positive, got {t_end}")
+    check_positive("taylor_green", "nu", nu, "the viscosity")
+    check_positive("taylor_green", "t_end", t_end, "the final time")
     _check_choice("constraints", constraints, CONSTRAINTS)
     square = Box([0.0, 0.0], [TAYLOR_GREEN_LENGTH, TAYLOR_GREEN_LENGTH])
     time = TimeInterval(0.0, t_end)

@@ -12,6 +12,8 @@ reads like the math::
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from typing import Protocol
 import torch
 
 from pdes.geometry import Region
-from pdes.reference import Reference
+from pdes.reference import Reference, described
 
 Tensor = torch.Tensor
 
@@ -121,12 +123,73 @@ Residual = Callable[[Fields], Tensor]
 
 @dataclass
 class Term:
-    """One integral of the loss: ``weight · mean over region of residual²``."""
+    """One integral of the loss: ``weight · mean over region of residual²``.
+
+    ``name`` is non-empty text, ``region`` a ``pdes.geometry.Region``, ``residual`` a function
+    of a Fields view returning one value per point, ``weight`` a positive finite number;
+    anything else is refused in one line.
+    """
 
     name: str
     region: Region
     residual: Residual
     weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_term_name(self.name)
+        if not isinstance(self.region, Region):
+            raise TypeError(
+                f"term '{self.name}': region must be a pdes.geometry Region (e.g. domain, domain.boundary, "
+                f"domain.initial), got {described(self.region)}"
+            )
+        if not callable(self.residual):
+            raise TypeError(
+                f"term '{self.name}': residual must be a function of the fields, e.g. lambda f: f.u_xx + 1, "
+                f"got {described(self.residual)}"
+            )
+        check_weight(self.name, self.weight)
+
+
+def check_term_name(name: object) -> None:
+    """Refuse a term name that is not non-empty text."""
+    if not isinstance(name, str):
+        raise TypeError(f"a term's name must be text such as 'pde' or 'boundary', got {described(name)}")
+    if not name:
+        raise ValueError("a term's name must be non-empty text such as 'pde' or 'boundary', got ''")
+
+
+def check_weight(term: str, weight: object) -> None:
+    """Refuse a term weight that is not a positive finite number (a bool is not a number)."""
+    message = f"term '{term}': weight must be a positive finite number, got {described(weight)}"
+    if not isinstance(weight, numbers.Real) or isinstance(weight, bool):
+        raise TypeError(message)
+    if not 0 < weight < math.inf:
+        raise ValueError(message)
+
+
+def check_residual(term: Term, r: object, n: int) -> Tensor:
+    """``r`` if it is what ``term``'s residual must return at ``n`` points: a float tensor of shape ``(n,)``.
+
+    Anything else (a number, a bool or integer tensor, a value reduced over the points) raises
+    one line naming the term: TypeError for the kind, ValueError for the shape.
+    """
+    expected = f"term '{term.name}': the residual must return one floating-point value per point, shape (N,)"
+    if not isinstance(r, Tensor) or not r.is_floating_point():
+        raise TypeError(f"{expected}, got {described(r)}")
+    if r.shape != (n,):
+        reduced = " (do not reduce it with .mean() or .sum(): the loss squares and averages it)" if r.ndim == 0 else ""
+        raise ValueError(f"{expected}, got shape {tuple(r.shape)} for N = {n} points{reduced}")
+    return r
+
+
+def check_positive(problem: str, name: str, value: object, meaning: str = "") -> None:
+    """Refuse a parameter of problem ``problem`` that is not a positive finite number, in one line."""
+    what = f" ({meaning})" if meaning else ""
+    message = f"problem '{problem}': parameter {name} must be positive and finite, got {value!r}{what}"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(message)
+    if not 0 < value < math.inf:
+        raise ValueError(message)
 
 
 @dataclass
@@ -143,6 +206,10 @@ class Problem:
     by deriving from ``pdes.transforms.AffineTransform``, as ``BoxDirichlet`` and
     ``ZeroDirichlet`` do; the forward engine then uses its derivatives instead of
     differentiating it.
+
+    Arguments of the wrong kind (names, a domain that is no Region, terms that are no list of
+    Terms on regions of the domain's dimension, a reference of other coordinates or fields) are
+    refused at construction, each in one line that says what is valid.
     """
 
     name: str
@@ -156,30 +223,38 @@ class Problem:
     transform: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
+        for what, names in (("coordinates", self.coordinates), ("fields", self.fields)):
+            if isinstance(names, str):
+                raise TypeError(f"{what} must be a tuple of names such as ('x', 't') or ('u', 'v'), got {names!r}")
         self.coordinates = tuple(self.coordinates)
         self.fields = tuple(self.fields)
-        for c in self.coordinates:
-            if len(c) != 1 or not c.isalpha():
-                raise ValueError(f"coordinate names are single letters, got '{c}'")
-        if "n" in self.coordinates:
-            raise ValueError("'n' is reserved for normals and cannot be a coordinate")
-        for name in self.fields:
-            if not _NAME.match(name):
-                raise ValueError(f"field names are letters and digits without '_', got '{name}'")
-        if len(set(self.coordinates + self.fields)) != len(self.coordinates) + len(self.fields):
-            raise ValueError("coordinate and field names must all differ")
+        check_names(self.coordinates, self.fields)
+        if not isinstance(self.domain, Region):
+            raise TypeError(f"domain must be a pdes.geometry Region such as Box(...), got {described(self.domain)}")
         if self.domain.dim != len(self.coordinates):
             raise ValueError(
-                f"domain has dimension {self.domain.dim} but there are {len(self.coordinates)} coordinates"
+                f"the domain has dimension {self.domain.dim} but the coordinates {self.coordinates} name "
+                f"{len(self.coordinates)} axes; give one coordinate name per axis of the domain"
             )
-        names = [t.name for t in self.terms]
-        if len(set(names)) != len(names):
-            raise ValueError(f"term names must be unique, got {names}")
-        for term in self.terms:
-            if term.region.dim != self.domain.dim:
-                raise ValueError(f"term '{term.name}': region dimension {term.region.dim} != {self.domain.dim}")
-            if not term.weight > 0:
-                raise ValueError(f"term '{term.name}': weight must be positive, got {term.weight}")
+        check_terms(self.terms, self.domain)
+        check_reference(self.reference, self.coordinates, self.fields)
+        if self.transform is not None and not callable(self.transform):
+            raise TypeError(
+                f"transform must be a function (points, raw) -> outputs or None, got {described(self.transform)}"
+            )
+
+    def check_reference_values(self, values: object, n: int) -> None:
+        """Refuse, in one line, reference ``values`` at ``n`` points that are not finite floats ``(n,)`` per field.
+
+        The fields must be fields of the problem; ``values`` None (no reference) passes.
+        """
+        if values is None:
+            return
+        if not isinstance(values, Mapping):
+            raise TypeError(f"the reference must evaluate to a dict {{field: (N,) tensor}}, got {described(values)}")
+        for name, value in values.items():
+            check_reference_field(name, self.fields)
+            check_reference_value(name, value, n)
 
     def fields_at(self, engine: Derivatives, region: Region) -> Fields:
         """The Fields view of ``engine``'s batch, with normals when ``region`` is a boundary."""
@@ -188,6 +263,81 @@ class Problem:
     def split(self, points: Tensor) -> dict[str, Tensor]:
         """``{"x": points[:, 0], …}`` in coordinate order."""
         return {c: points[:, i] for i, c in enumerate(self.coordinates)}
+
+
+def check_names(coordinates: tuple, fields: tuple) -> None:
+    """Refuse coordinates that are not distinct single letters (not 'n') and fields that are not names, or none."""
+    if not coordinates:
+        raise ValueError("a problem needs at least one coordinate, e.g. coordinates=('x', 't')")
+    if not fields:
+        raise ValueError("a problem needs at least one field, e.g. fields=('u',)")
+    for c in coordinates:
+        if not isinstance(c, str) or len(c) != 1 or not c.isalpha():
+            raise ValueError(f"coordinate names are single letters, got {c!r}")
+    if "n" in coordinates:
+        raise ValueError("'n' is reserved for normals and cannot be a coordinate")
+    for name in fields:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"field names are letters and digits without '_', got {name!r}")
+    if len(set(coordinates + fields)) != len(coordinates) + len(fields):
+        raise ValueError("coordinate and field names must all differ")
+
+
+def check_terms(terms: object, domain: Region) -> None:
+    """Refuse terms that are not a list of Terms with distinct names on regions of the domain's dimension."""
+    if not isinstance(terms, list | tuple) or not all(isinstance(t, Term) for t in terms):
+        given = terms if not isinstance(terms, list | tuple) else next(t for t in terms if not isinstance(t, Term))
+        raise TypeError(f"terms must be a list of Term(name, region, residual), got {described(given)}")
+    names = [t.name for t in terms]
+    repeated = [name for name in names if names.count(name) > 1]
+    if repeated:
+        raise ValueError(f"term names must be unique, but '{repeated[0]}' names {names.count(repeated[0])} terms")
+    for term in terms:
+        if term.region.dim != domain.dim:
+            raise ValueError(
+                f"term '{term.name}': its region has dimension {term.region.dim}, but the domain has dimension "
+                f"{domain.dim}; a term's region must have the domain's dimension"
+            )
+
+
+def check_reference(reference: object, coordinates: tuple, fields: tuple) -> None:
+    """Refuse a reference that is not a Reference, takes other coordinates or names fields the problem lacks."""
+    if reference is None:
+        return
+    if not isinstance(reference, Reference):
+        raise TypeError(
+            "reference must be a pdes.reference.Reference such as AnalyticReference(coordinates, solution), "
+            f"or None, got {described(reference)}"
+        )
+    taken = tuple(getattr(reference, "coordinates", coordinates))
+    if taken != coordinates:
+        raise ValueError(
+            f"the reference takes the coordinates {taken}, but the problem's are {coordinates}; "
+            "give the reference the problem's coordinates, in the same order"
+        )
+    for name in (*getattr(reference, "fields", ()), *reference.up_to_constant):
+        check_reference_field(name, fields)
+
+
+def check_reference_field(name: str, fields: tuple) -> None:
+    """Refuse a field of the reference that is not one of the problem's ``fields``."""
+    if name not in fields:
+        raise ValueError(
+            f"the reference gives field {name!r}, which is not a field of the problem; "
+            f"valid fields: {', '.join(fields)}"
+        )
+
+
+def check_reference_value(name: str, value: object, n: int) -> None:
+    """Refuse a reference field's ``value`` at ``n`` points that is not a finite float tensor of shape ``(n,)``."""
+    expected = f"a floating-point tensor of shape ({n},), one value per evaluation point"
+    if not isinstance(value, Tensor) or not value.is_floating_point():
+        raise TypeError(f"reference field '{name}' must be {expected}, got {described(value)}")
+    if value.shape != (n,):
+        raise ValueError(f"reference field '{name}' must be {expected}, got shape {tuple(value.shape)}")
+    bad = int((~torch.isfinite(value)).sum())
+    if bad:
+        raise ValueError(f"reference field '{name}' must be finite, but is not at {bad} of {n} points")
 
 
 def _normals_or_none(region: Region, points: Tensor) -> Tensor | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -54,7 +55,13 @@ class Reference:
 
 
 class AnalyticReference(Reference):
-    """A closed-form solution ``solution(x=…, t=…) -> {"u": …}`` of named coordinates."""
+    """A closed-form solution ``solution(x=…, t=…) -> {"u": …}`` of named coordinates.
+
+    ``solution`` is called with the coordinates by name (``lambda x, t: {"u": …}`` for
+    coordinates ``("x", "t")``) and returns a dict of its fields, each an ``(N,)`` tensor or a
+    constant broadcast to the points (a tensor of shape ``()`` or ``(1,)``). A solution that
+    cannot take the coordinates, or returns anything but a dict, is refused at construction.
+    """
 
     kind = "analytic"
 
@@ -67,12 +74,55 @@ class AnalyticReference(Reference):
         self.coordinates = tuple(coordinates)
         self.solution = solution
         self.up_to_constant = tuple(up_to_constant)
+        check_takes_coordinates(solution, self.coordinates)
         probe = solution(**{c: torch.zeros(1, dtype=torch.float64) for c in self.coordinates})
+        if not isinstance(probe, Mapping):
+            raise TypeError(
+                "AnalyticReference: the solution must return a dict of fields such as {'u': …}, "
+                f"got {described(probe)}"
+            )
         self.fields = tuple(probe)
 
     def evaluate(self, points: Tensor) -> dict[str, Tensor]:
         values = self.solution(**{c: points[:, i] for i, c in enumerate(self.coordinates)})
-        return {name: v.expand(points.shape[0]) for name, v in values.items()}
+        return {name: broadcast(v, points.shape[0]) for name, v in values.items()}
+
+
+def check_takes_coordinates(solution: Callable, coordinates: tuple[str, ...]) -> None:
+    """Refuse, in one line, a ``solution`` that cannot be called with ``coordinates`` by name."""
+    if not callable(solution):
+        raise TypeError(f"AnalyticReference: the solution must be a function, got {described(solution)}")
+    try:
+        signature = inspect.signature(solution)
+    except (TypeError, ValueError):  # no signature to check (some builtins): the probe call tells
+        return
+    try:
+        signature.bind(**dict.fromkeys(coordinates))
+    except TypeError as error:
+        names = ", ".join(coordinates)
+        raise TypeError(
+            f"AnalyticReference: the solution{signature} must take the coordinates by name, as "
+            f"solution({names}) -> {{field: tensor}} ({error})"
+        ) from None
+
+
+def broadcast(value: object, n: int) -> object:
+    """``value`` expanded to ``(n,)`` if it is a constant tensor (shape ``()`` or ``(1,)``), else as it is."""
+    if isinstance(value, Tensor) and value.ndim <= 1 and value.numel() == 1:
+        return value.expand(n)
+    return value
+
+
+def described(value: object) -> str:
+    """``value`` in a few words for an error message: a tensor by dtype and shape, text and numbers as
+    they are (with their type), anything else by its type (``a function``)."""
+    if isinstance(value, Tensor):
+        return f"a tensor of dtype {str(value.dtype).removeprefix('torch.')} and shape {tuple(value.shape)}"
+    if value is None or isinstance(value, str | numbers.Number):
+        text = repr(value)
+        return f"{text if len(text) <= 60 else text[:57] + '...'} ({type(value).__name__})"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
 
 
 class FEMReference(Reference):

@@ -17,6 +17,7 @@
     pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
                        [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
     pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png]
+    pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]
     pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
 
 Bad input prints one line ``pinn: error: …`` and exits with code 2.
@@ -218,6 +219,7 @@ def build_parser() -> Parser:
     add_norm_study(studies)
     add_density_study(studies)
     add_export_vtk_command(commands)
+    add_plot_command(commands)
     add_reference_command(commands)
     add_convert_run_command(commands)
     return parser
@@ -241,7 +243,9 @@ def add_norm_study(studies: argparse._SubParsersAction) -> None:
     add_solver_options(norms)
     norms.add_argument("--norms", type=name_list, default=list(NORMS), help="comma-separated norms (default: all)")
     norms.add_argument("--batch", type=count_list, default=[8, 64, 1024], help="comma-separated batch sizes")
-    norms.add_argument("--out", required=True, help="directory for the runs and the results")
+    norms.add_argument(
+        "--out", required=True, help="the study's directory: new, empty or this study's (study.json); runs and results"
+    )
     norms.set_defaults(run=cmd_study_norms)
 
 
@@ -260,7 +264,9 @@ def add_density_study(studies: argparse._SubParsersAction) -> None:
     density.add_argument(
         "--budget-s", type=float, metavar="T", help="seconds of Adam steps per run (instead of --steps)"
     )
-    density.add_argument("--out", required=True, help="directory for the runs and the results")
+    density.add_argument(
+        "--out", required=True, help="the study's directory: new, empty or this study's (study.json); runs and results"
+    )
     density.set_defaults(run=cmd_study_density)
 
 
@@ -272,6 +278,17 @@ def add_export_vtk_command(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--resolution", type=int, default=pinn.vtk.DEFAULT_RESOLUTION, help="grid points per axis")
     export.add_argument("--png", action="store_true", help="also render every field to DIR/vtk/png")
     export.set_defaults(run=cmd_export_vtk)
+
+
+def add_plot_command(commands: argparse._SubParsersAction) -> None:
+    """``pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]``."""
+    plot = commands.add_parser("plot", help="draw a run's history and fields (pinn.plot) into DIR/plots")
+    plot.add_argument("directory", metavar="DIR")
+    plot.add_argument(
+        "--format", type=name_list, default=["png"], help="comma-separated formats: png, pdf, svg (default: png)"
+    )
+    plot.add_argument("--out", metavar="PLOTDIR", help="folder for the pictures (default: DIR/plots)")
+    plot.set_defaults(run=cmd_plot)
 
 
 def add_convert_run_command(commands: argparse._SubParsersAction) -> None:
@@ -325,8 +342,8 @@ def cmd_study_norms(args: argparse.Namespace) -> int:
     settings = solver_settings(args)
     batches = settings.pop("batch")
     pinn.studies.norm_study(problem, args.norms, batches, args.out, **settings)
-    print(Path(args.out, "results.md").read_text(), end="")
-    print(f"wrote {args.out}/results.md, results.h5 and norms.png")
+    print(Path(args.out, pinn.studies.grid.SUMMARY).read_text(), end="")
+    print(f"wrote {args.out}/{', '.join(pinn.studies.norms.OUTPUTS)}")
     return 0
 
 
@@ -335,14 +352,23 @@ def cmd_study_density(args: argparse.Namespace) -> int:
     settings = solver_settings(args)
     pools, batches, rules = settings.pop("pool"), settings.pop("batch"), settings.pop("sampler")
     pinn.studies.density_study(problem, pools, batches, rules, args.out, budget_s=args.budget_s, **settings)
-    print(Path(args.out, "study.md").read_text(), end="")
-    print(f"wrote {args.out}/study.md, study.h5, density_error.png, density_noise.png and density_cost.png")
+    print(Path(args.out, pinn.studies.grid.SUMMARY).read_text(), end="")
+    print(f"wrote {args.out}/{', '.join(pinn.studies.density.OUTPUTS)}")
     return 0
 
 
 def cmd_export_vtk(args: argparse.Namespace) -> int:
     files = pinn.vtk.export_run(args.directory, args.times, args.resolution, args.png)
     print(f"wrote {len(files)} files to {Path(args.directory) / 'vtk'}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import pinn.plot  # matplotlib is slow to import; only this command needs it
+
+    out = Path(args.out) if args.out is not None else Path(args.directory) / "plots"
+    files = pinn.plot.plot_run(args.directory, out, args.format)
+    print(f"wrote {len(files)} files to {out}")
     return 0
 
 

@@ -137,6 +137,8 @@ class Config:
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
+            check_type(field.name, getattr(self, field.name))
+        for field in dataclasses.fields(self):
             choices = choices_of(field)
             if choices is not None:
                 check_choice(field.name, getattr(self, field.name), choices)
@@ -237,6 +239,29 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
+def fits(value: object, kind: type) -> bool:
+    """Whether ``value`` is of setting type ``kind``: only a bool for bool, any integer for int (not a bool),
+    any real number for float (not a bool)."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    if kind is float:
+        return isinstance(value, numbers.Real)
+    return isinstance(value, kind)
+
+
+def expected_type(name: str) -> str:
+    """What setting ``name`` takes, in words: ``an integer or a string``."""
+    return " or ".join(TYPE_NAMES[kind] for kind in SETTING_TYPES[name])
+
+
+def check_type(name: str, value: object) -> None:
+    """Raise ``TypeError`` (one line) if ``value`` is not of the type setting ``name`` takes (``fits``)."""
+    if not any(fits(value, kind) for kind in SETTING_TYPES[name]):
+        raise TypeError(f"setting '{name}' must be {expected_type(name)}, got {value!r} ({type(value).__name__})")
+
+
 def check_names(names: Iterable[str], source: str = "") -> None:
     """Raise ``ValueError`` (one line, prefixed by ``source``) for the first name that is no Config field."""
     unknown = sorted(set(names) - set(SETTING_TYPES))
@@ -273,8 +298,7 @@ def typed(name: str, value: object, path: str | Path) -> object:
         return value
     if type(value) is int and float in allowed:
         return float(value)
-    expected = " or ".join(TYPE_NAMES[kind] for kind in allowed)
-    raise ValueError(f"{path}: setting '{name}' must be {expected}, got {toml_shown(value)}")
+    raise ValueError(f"{path}: setting '{name}' must be {expected_type(name)}, got {toml_shown(value)}")
 
 
 def toml_value(value: object) -> str:

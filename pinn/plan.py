@@ -8,8 +8,10 @@ changes during a run, so ``StepPlan`` decides it once:
   each term is its own group. The group's first term owns the rule and random stream
   that draw its batch.
 - what each group's residuals **read**: the ``(field, wrt)`` derivatives, recorded on the
-  group's first batch by running its residuals once on ``ReadRecorder`` (an engine that
-  answers zeros and notes what is asked). A residual reads the same names at every point,
+  group's first batch (or, by ``check_residuals`` as the solver sets up, at probe points of its
+  region) by running its residuals once on ``ReadRecorder`` (an engine that answers zeros and
+  notes what is asked), each checked to return one float per point
+  (``pdes.problem.check_residual``). A residual reads the same names at every point,
   so they are recorded once; they are recorded again only when a residual reads something
   new (the forward engine then raises, the plan records, and the step is evaluated again).
 - the **engine** of each group (``ENGINES``): ``autograd``, ``forward``, or for ``auto`` the
@@ -40,7 +42,7 @@ from functools import partial
 import torch
 
 from pdes.geometry import Region
-from pdes.problem import Fields, Problem, Term
+from pdes.problem import Fields, Problem, Term, check_residual
 from pinn.choices import ENGINES, check_choice
 from pinn.compiled import compiled
 from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, Key, forward_parts
@@ -51,11 +53,15 @@ Tensor = torch.Tensor
 Model = Callable[[Tensor], Tensor]
 
 
+PROBE_POINTS = 2
+"""Points a residual is first called at, by the ReadRecorder: two, so that a residual reduced over them shows."""
+
+
 class ReadRecorder:
-    """A derivative engine at ``points[:1]`` that returns zeros and records every ``(field, wrt)`` read."""
+    """A derivative engine at ``points[:PROBE_POINTS]`` that returns zeros and records every ``(field, wrt)`` read."""
 
     def __init__(self, points: Tensor):
-        self.points = points[:1].detach()
+        self.points = points[:PROBE_POINTS].detach()
         self.read: set[Key] = set()
 
     def derivative(self, field: int, wrt: Wrt) -> Tensor:
@@ -103,8 +109,13 @@ class StepPlan:
         self.engine = "forward" if compile is not None else engine
         self.compile = compile
         self.known_model = forward_parts(model) is not None
+        terms = problem.terms if terms is None else terms
+        if not terms:
+            raise ValueError(
+                f"problem '{problem.name}' has no terms to train on; give it one or more Term(name, region, residual)"
+            )
         by_key: dict[int, list[Term]] = {}
-        for term in problem.terms if terms is None else terms:
+        for term in terms:
             by_key.setdefault(id(term.region) if shared_points else id(term), []).append(term)
         self.groups = [Group(tuple(group)) for group in by_key.values()]
         self._term_losses = self.term_losses if compile is None else compiled(self.term_losses, compile)
@@ -202,9 +213,19 @@ class StepPlan:
             engine = ForwardDerivatives(model, points, group.reads)
         normals = group.region.normal(points.detach()) if group.normals else None
         fields = Fields(self.problem.coordinates, self.problem.fields, engine, normals)
-        return [checked(term, term.residual(fields), points) for term in group.terms]
+        return [check_residual(term, term.residual(fields), len(points)).to(points.dtype) for term in group.terms]
 
     # --- settling reads and engines ------------------------------------------------------
+
+    def check_residuals(self, device: torch.device, dtype: torch.dtype) -> None:
+        """Settle every group now, at probe points of its region on ``device`` in ``dtype``, not at its first batch.
+
+        Every residual runs once there (on zeros, the model is not run), so one that reads an
+        unknown name or does not return one float per point (``pdes.problem.check_residual``)
+        is refused before training; what is settled is what the first batch would settle.
+        """
+        probes = {group.owner.name: probe_batch(group.region, device, dtype) for group in self.groups}
+        self._settle(probes)
 
     def _settle(self, batches: Mapping[str, Quadrature]) -> None:
         """At a group's first batch: whether its region has normals, what it reads, its engine."""
@@ -231,7 +252,7 @@ class StepPlan:
         normals = group.region.normal(recorder.points) if group.normals else None
         fields = Fields(self.problem.coordinates, self.problem.fields, recorder, normals)
         for term in group.terms:
-            term.residual(fields)
+            check_residual(term, term.residual(fields), len(recorder.points))
         return frozenset(recorder.read)
 
     def _engine_for(self, reads: frozenset[Key]) -> str:
@@ -251,14 +272,12 @@ def has_normals(region: Region, points: Tensor) -> bool:
     return True
 
 
-def checked(term: Term, r: Tensor | float, points: Tensor) -> Tensor:
-    """``r`` as an ``(N,)`` tensor of ``points``' dtype (a constant broadcast); a wrong shape raises."""
-    r = torch.as_tensor(r, dtype=points.dtype, device=points.device)
-    if r.ndim == 0:
-        return r.expand(points.shape[0])
-    if r.shape != (points.shape[0],):
-        raise ValueError(f"term '{term.name}': residual has shape {tuple(r.shape)}, expected ({points.shape[0]},)")
-    return r
+def probe_batch(region: Region, device: torch.device, dtype: torch.dtype) -> Quadrature:
+    """``PROBE_POINTS`` fixed points of ``region`` (unit-cube points ``(k/(P+1), …)``), weight 1."""
+    u = torch.arange(1, PROBE_POINTS + 1, dtype=torch.float64)[:, None] / (PROBE_POINTS + 1)
+    points, _ = region.from_unit_cube(u.repeat(1, region.cube_dim))
+    points = points.to(device, dtype)
+    return Quadrature(points, points.new_ones(points.shape[0]))
 
 
 def residuals(

@@ -137,6 +137,8 @@ def solve(
     resume or load such a run. ``callbacks`` (``pinn.callbacks.Callback``) run after the
     solver's own at every step.
     """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"solve needs a pdes Problem, e.g. pdes.get('heat2d'), got {problem!r:.60}")
     if resume:
         if warm_start is not None:
             raise ValueError("warm_start begins a new run; it cannot be combined with resume")
@@ -242,9 +244,11 @@ def start(
 ) -> tuple[Run, TrainState, list[Callback]]:
     """The run, its new state (``pinn.step.setup``) and the solver's callbacks (``pinn.callbacks``)."""
     run, state = setup(problem, config, model, out)
+    run.plan.check_residuals(run.device, state.dtype)
     points = evaluation_points(problem, config.eval_points)
     reference = problem.reference
     values = reference.evaluate(points) if reference is not None else None
+    problem.check_reference_values(values, len(points))
     evaluation = Evaluation(points, values, reference.up_to_constant if reference is not None else ())
     callbacks: list[Callback] = [DivergenceGuard()]
     if config.balance_every:

@@ -1,4 +1,4 @@
-"""The project's one atomic writer (pdes.files.atomic_write): temp file beside the path, rename, the mode under the umask."""
+"""The project's one atomic writer (pdes.files.atomic_write): temp file beside the path, rename, umask mode."""
 
 import os
 import stat

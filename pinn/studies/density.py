@@ -13,16 +13,23 @@ it trains on one fixed batch, which would blur the comparison of densities.
 Each combination runs in a child process started by a forkserver (a process that imported the
 package once and never trained), so that every run starts with a clean heap and no OpenMP
 threads; the problem is rebuilt there from the registry, and torch gets the parent's number
-of threads. The child first probes PROBE_STEPS training steps (after WARMUP_STEPS) for their
-speed and peak memory (``pinn.studies.memory``: on the CPU the rise of the peak resident set
-over the resident set before the probe, on CUDA that of the peak allocation), kept in
-``DIR/<run>/probe.json``; then it solves with
-``pinn.studies.grid.run_grid`` into ``DIR/<run>/`` (finished runs are skipped, interrupted ones
-resumed). The memory column is therefore that of a training step; the solve's own
-``peak_memory_mb`` also holds evaluation and the end-of-run statistics (kept as
-``run_peak_memory_mb``).
+of threads. The child first probes the training step, kept in ``DIR/<run>/probe.json``: its
+peak tensor memory over building the model, optimizer and pools and WARMUP_STEPS steps
+(``pinn.studies.memory``: the peak of torch's allocator above what was allocated before,
+counted by the profiler on the CPU and by the CUDA allocator on a GPU, to the byte), and the
+speed of the next PROBE_STEPS steps; then it solves with ``pinn.studies.grid.run_grid`` into
+``DIR/<run>/`` (finished runs are skipped, interrupted ones resumed). The memory column
+(``train_memory_mb``) is therefore that of training: the model and its optimizer state, the
+pools and a step's activations; the solve's own ``peak_memory_mb`` (the process's peak
+resident set on the CPU, which also holds evaluation, the end-of-run statistics and the
+interpreter) is kept as ``run_peak_memory_mb``.
 
-Results:
+``DIR`` is the study's own: new, empty, or an earlier density study of the same problem,
+recognised by ``DIR/study.json`` (its marker, written first;
+``pinn.studies.grid.claim_directory``); a directory that holds a solve run, a norm study or
+other files is refused before anything is written.
+
+Results (the files of every study, ``pinn.studies.grid``):
 
 - ``DIR/study.h5``: one row per combination, datasets ``sampler``, ``pool``, ``batch``,
   ``status``, ``steps``, ``distinct_points`` (the pool size, or steps × batch for fresh points,
@@ -34,9 +41,9 @@ Results:
   and per run ``history/<run>/step``, ``loss``, ``terms/<term>``, ``eval_step``,
   ``rel_l2/<field>`` and ``json`` (the whole history);
 - ``DIR/study.md``: the table, and the error as pool × batch for each rule;
-- ``DIR/density_error.png`` (error against distinct points, a line per batch, a panel per rule),
-  ``density_noise.png`` (relative standard error of each interior term's loss and its
-  minibatch gradient variance against batch) and ``density_cost.png`` (memory and steps/s
+- ``DIR/study_error.png`` (error against distinct points, a line per batch, a panel per rule),
+  ``study_noise.png`` (relative standard error of each interior term's loss and its
+  minibatch gradient variance against batch) and ``study_cost.png`` (memory and steps/s
   against batch).
 """
 
@@ -61,15 +68,21 @@ import samplers
 from pdes.problem import Problem
 from pinn import io
 from pinn.config import Config
-from pinn.report import interior_terms
+from pinn.report import interior_terms, strict_json
 from pinn.step import adam_step, next_batches, setup
 from pinn.studies.grid import (
     SKIPPED,
+    SUMMARY,
+    TABLE,
     GridRun,
     Outcome,
     Panel,
+    claim_directory,
     finished_report,
     markdown_table,
+    number,
+    output_files,
+    plot_file,
     plot_panels,
     run_grid,
     write_columns,
@@ -78,12 +91,19 @@ from pinn.studies.memory import PeakMemory
 from samplers.pool import FRESH, pool_size
 
 NAN = float("nan")
+KIND = "density"
+"""The study's kind in its marker ``study.json``."""
+
+PLOTS = ("error", "noise", "cost")
+OUTPUTS = output_files(PLOTS)
+"""The study's files in its output directory: study.json, study.h5, study.md and study_<plot>.png."""
+
 FAILED = "failed"
 """Status of a run whose process died (e.g. killed for memory); it is tried again on a rerun."""
 
 WARMUP_STEPS = 2
 PROBE_STEPS = 5
-"""Training steps of the probe: untimed warm-up steps, then timed ones."""
+"""Training steps of the probe: warm-up steps whose memory is counted, then timed ones."""
 
 RUNTIME_BATCH = 2
 """Batch of the probe's first, uncounted step (2: the least a batch-coupled norm takes)."""
@@ -122,13 +142,17 @@ def density_study(
     progress: bool = True,
     **settings: object,
 ) -> list[dict]:
-    """Run every combination (module docstring), write study.h5, study.md and the plots; returns the rows."""
+    """Run every combination (module docstring), write study.h5, study.md and the plots; returns the rows.
+
+    Raises ``ValueError`` before anything is written for bad settings or an ``out`` that is
+    not this study's (module docstring).
+    """
     combinations, left_out = grid(pools, batches, rules)
     check_settings(problem, settings, budget_s)
     settings = {"lbfgs_steps": 0, **settings}
     for combination in combinations:
         Config.build(problem.defaults, {**settings, **combination.settings()})
-    out = io.ensure_writable_dir(Path(out))
+    out = claim_directory(out, KIND, problem)
     rows = []
     for index, combination in enumerate(combinations, 1):
         if progress:
@@ -219,7 +243,7 @@ def solve_combination(
     probe = read_probe(directory)
     if probe is None:
         probe = probe_training(problem, Config.build(problem.defaults, run.settings))
-        io.write_json(directory / "probe.json", probe)
+        io.write_json(directory / "probe.json", strict_json(probe, replicates=0))
     run = GridRun(run.name, with_budget(run.settings, probe, budget_s))
     return run_grid(problem, [run], out, progress)[0], probe
 
@@ -240,22 +264,24 @@ def probe_training(problem: Problem, config: Config) -> dict[str, float]:
     """Speed and peak memory of the run's Adam step (same model, rules and batch), in a fresh process.
 
     One step at a batch of RUNTIME_BATCH first loads what torch allocates once per process
-    (kernels, autograd engine), so that it does not count. Then ``train_memory_mb`` is the
-    peak memory above what the process held (``PeakMemory``) while the model and pools are
-    built and WARMUP_STEPS + PROBE_STEPS steps are taken, and ``steps_per_s`` the speed of
-    the last PROBE_STEPS.
+    (kernels, autograd engine, cached constants), so that it does not count. Then
+    ``train_memory_mb`` is the peak of tensor memory allocated above what was allocated before
+    (``PeakMemory``: torch's allocator, on the CPU as on CUDA) while the model, its optimizer
+    and the pools are built and WARMUP_STEPS steps are taken (the first makes Adam's state,
+    the second is a step like every later one); ``steps_per_s`` is the speed of the next
+    PROBE_STEPS steps, measured outside that count.
     """
     training_step(problem, dataclasses.replace(config, batch=RUNTIME_BATCH))()
     with PeakMemory(config.torch_device) as memory:
         step = training_step(problem, config)
         for _ in range(WARMUP_STEPS):
             step()
-        synchronize(config.torch_device)
-        start = time.perf_counter()
-        for _ in range(PROBE_STEPS):
-            step()
-        synchronize(config.torch_device)
-        elapsed = time.perf_counter() - start
+    synchronize(config.torch_device)
+    start = time.perf_counter()
+    for _ in range(PROBE_STEPS):
+        step()
+    synchronize(config.torch_device)
+    elapsed = time.perf_counter() - start
     return {"steps_per_s": PROBE_STEPS / elapsed, "train_memory_mb": memory.mb}
 
 
@@ -287,20 +313,20 @@ def result_row(problem: Problem, combination: Combination, outcome: Outcome, pro
     }
     errors = report.get("errors", {})
     for name in problem.fields:
-        row[f"rel_l2/{name}"] = errors.get(name, {}).get("rel_l2", NAN)
-        row[f"max_abs/{name}"] = errors.get(name, {}).get("max_abs", NAN)
+        row[f"rel_l2/{name}"] = number(errors.get(name, {}), "rel_l2")
+        row[f"max_abs/{name}"] = number(errors.get(name, {}), "max_abs")
     quadrature = report.get("quadrature", {})
     for term in problem.terms:
         stats = quadrature.get(term.name, {})
         for key in ("estimate", "std_error", "grad_var_trace", "grad_snr", "pool_loss", "fresh_loss", "pool_gap"):
-            row[f"{key}/{term.name}"] = stats.get(key, NAN)
+            row[f"{key}/{term.name}"] = number(stats, key)
         row[f"batch_grad_var/{term.name}"] = minibatch_gradient_variance(
-            stats.get("grad_var_trace", NAN), combination.batch, combination.pool
+            number(stats, "grad_var_trace"), combination.batch, combination.pool
         )
-    row["train_memory_mb"] = probe.get("train_memory_mb", NAN)
-    row["run_peak_memory_mb"] = report.get("peak_memory_mb", NAN)
-    row["steps_per_s"] = report.get("steps_per_s", NAN)
-    row["wall_time_s"] = report.get("wall_time_s", NAN)
+    row["train_memory_mb"] = number(probe, "train_memory_mb")
+    row["run_peak_memory_mb"] = number(report, "peak_memory_mb")
+    row["steps_per_s"] = number(report, "steps_per_s")
+    row["wall_time_s"] = number(report, "wall_time_s")
     row["_history"] = read_history(out / combination.name) if outcome.report is not None else None
     return row
 
@@ -338,7 +364,7 @@ def history_columns(name: str, history: dict) -> dict[str, list]:
         columns[f"{prefix}/terms/{term}"] = list(values)
     fields = sorted({f for e in history["eval"] for f in e["errors"]})
     for field in fields:
-        columns[f"{prefix}/rel_l2/{field}"] = [e["errors"].get(field, {}).get("rel_l2", NAN) for e in history["eval"]]
+        columns[f"{prefix}/rel_l2/{field}"] = [number(e["errors"].get(field, {}), "rel_l2") for e in history["eval"]]
     return columns
 
 
@@ -357,12 +383,11 @@ def write_results(
         if row["_history"] is not None:
             columns.update(history_columns(combination.name, row["_history"]))
     attrs = {"problem": problem.name, "params": problem.params, "settings": settings, "budget_s": budget_s}
-    write_columns(out / "study.h5", columns, attrs)
-    text = study_markdown(problem, rows, left_out, settings, budget_s)
-    io.atomic_write(out / "study.md", lambda tmp: tmp.write_text(text))
-    plot_panels(out / "density_error.png", error_panels(problem, rows))
-    plot_panels(out / "density_noise.png", noise_panels(problem, rows))
-    plot_panels(out / "density_cost.png", cost_panels(rows))
+    write_columns(out / TABLE, columns, attrs)
+    io.write_text(out / SUMMARY, study_markdown(problem, rows, left_out, settings, budget_s))
+    plot_panels(out / plot_file("error"), error_panels(problem, rows))
+    plot_panels(out / plot_file("noise"), noise_panels(problem, rows))
+    plot_panels(out / plot_file("cost"), cost_panels(rows))
 
 
 def study_markdown(
@@ -374,7 +399,7 @@ def study_markdown(
     headers += [f"rel L2 {f}" for f in problem.fields]
     for t in terms:
         headers += [f"fresh/pool loss {t}", f"rel std error {t}", f"batch grad var {t}", f"grad SNR {t}"]
-    headers += ["memory (MB)", "steps/s", "wall (s)"]
+    headers += ["memory (MiB)", "steps/s", "wall (s)"]
     table = []
     for r in rows:
         line = [r["sampler"], r["pool"], r["batch"], r["status"], r["steps"]]
@@ -392,7 +417,8 @@ def study_markdown(
     length = f"a budget of {budget_s:g} s of Adam steps per run" if budget_s is not None else "fixed steps"
     parts = [
         f"# Collocation density study: {problem.name} {problem.params}\n\n",
-        f"Shared settings: {shared}; {length}. Memory is the peak of a training step (probe), "
+        f"Shared settings: {shared}; {length}. Memory is the peak of tensor memory in training (model, "
+        "optimizer state, pools and a step, counted by torch's allocator), "
         "fresh/pool loss the loss on fresh points over the loss on the pool, rel std error the "
         "replicate standard deviation of the loss estimate over the estimate, batch grad var "
         "tr Cov(per-point gradient) / batch (times 1 − batch/pool for pools).\n\n",
@@ -469,11 +495,11 @@ def noise_panels(problem: Problem, rows: list[dict]) -> list[Panel]:
 
 
 def cost_panels(rows: list[dict]) -> list[Panel]:
-    """Peak memory of a training step and steps per second against batch."""
+    """Peak tensor memory of training and steps per second against batch."""
     memory = series(rows, rule_and_pool, "batch", lambda r: r["train_memory_mb"])
     speed = series(rows, rule_and_pool, "batch", lambda r: r["steps_per_s"])
     return [
-        Panel("memory of a training step", "batch size", "peak memory (MB)", memory),
+        Panel("memory of training (model, optimizer, pools, a step)", "batch size", "peak tensor memory (MiB)", memory),
         Panel("speed", "batch size", "Adam steps per second", speed),
     ]
 

@@ -1,11 +1,26 @@
 """A study's machinery: a grid of solves of one problem, their results as HDF5, markdown and plots.
 
-Each run of the grid solves in its own directory ``out/<name>/`` (report.json, run.h5), one
-after the other in this process. A run is *finished* when its run.h5 is marked complete: a
-rerun of the study reads its report back (report.json, else the copy in run.h5) instead of
-solving again, after checking it was made with the same settings. A run.h5 that is not
-complete (an interrupted run, or one that diverged) is resumed from its last checkpoint.
-A run that diverges is recorded with status ``diverged`` and the grid goes on.
+A study owns its output directory ``out/``. Every study writes the same files there:
+
+- ``out/study.json``, the marker, written first: ``{"format": "pinn-study-1", "kind": …,
+  "problem": …, "params": …}``, the kind of study (``norms``, ``density``) and the problem
+  it solves;
+- ``out/study.h5`` (one row per run, the study's settings in its attrs), ``out/study.md``
+  (its tables) and plots ``out/study_<what>.png`` (``study_error.png`` in every study);
+- ``out/<name>/`` for each run of the grid (report.json, run.h5).
+
+A study recognises its own directory by the marker (``claim_directory``): it writes into a
+directory that does not exist, is empty, or holds a marker of the same kind and problem; it
+refuses, with a ``ValueError`` and before writing anything, one that holds a solve run
+(``run.h5`` or ``report.json`` at its top, even beside a marker), a study of another kind or
+problem, or anything else.
+
+The runs solve one after the other in this process (the density study: each in a child
+process). A run is *finished* when its run.h5 is marked complete: a rerun of the study reads
+its report back (report.json, else the copy in run.h5) instead of solving again, after
+checking it was made with the same settings. A run.h5 that is not complete (an interrupted
+run, or one that diverged) is resumed from its last checkpoint. A run that diverges is
+recorded with status ``diverged`` and the grid goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +43,83 @@ from pinn.solver import Diverged, solve
 
 FINISHED, SKIPPED, DIVERGED = "finished", "skipped", "diverged"
 """Outcome statuses: solved now, read back from an earlier finished run, stopped on a non-finite loss."""
+
+MARKER, TABLE, SUMMARY = "study.json", "study.h5", "study.md"
+"""A study's files in its output directory: the marker, the rows as HDF5, the tables as markdown."""
+
+STUDY_FORMAT = "pinn-study-1"
+"""The ``format`` of a study's marker."""
+
+RUN_FILES = ("run.h5", "report.json")
+"""The files of a solve run (``pinn solve --out``): a study never writes into a directory that holds one."""
+
+
+def number(values: Mapping, key: str) -> float:
+    """``values[key]`` as a float for a table: NaN where it is missing or null (report.json's
+    ``null`` for a number that is not finite or not defined)."""
+    value = values.get(key)
+    return math.nan if value is None else float(value)
+
+
+def plot_file(what: str) -> str:
+    """The name of a study's plot of ``what``: ``study_<what>.png``."""
+    return f"study_{what}.png"
+
+
+def output_files(plots: Sequence[str]) -> tuple[str, ...]:
+    """The files a study with ``plots`` writes in its output directory, besides the runs' directories."""
+    return (MARKER, TABLE, SUMMARY, *map(plot_file, plots))
+
+
+def claim_directory(out: str | Path, kind: str, problem: Problem) -> Path:
+    """``out``, made the directory of a ``kind`` study of ``problem``: its marker written if it had none.
+
+    Raises ``ValueError``, and leaves ``out`` as it was, when ``out`` holds a solve run, a
+    study of another kind or problem, or other files (module docstring).
+    """
+    out = Path(out)
+    marker = {
+        "format": STUDY_FORMAT,
+        "kind": kind,
+        "problem": problem.name,
+        "params": io.recorded_params(problem.params),
+    }
+    held = [name for name in RUN_FILES if (out / name).exists()]
+    if held:
+        raise ValueError(f"'{out}' holds a solve run ({held[0]}); give the {kind} study its own directory")
+    found = read_marker(out)
+    if found is not None:
+        if found.get("kind") != kind:
+            raise ValueError(
+                f"'{out}' holds a {found.get('kind')} study, not a {kind} study; "
+                f"give the {kind} study its own directory"
+            )
+        if (found.get("problem"), found.get("params")) != (marker["problem"], marker["params"]):
+            raise ValueError(
+                f"'{out}' holds a {kind} study of {found.get('problem')} {found.get('params')}, not of "
+                f"{marker['problem']} {marker['params']}; give this study its own directory"
+            )
+        return io.ensure_writable_dir(out)
+    if out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"'{out}' holds files but no {MARKER}: it is not a {kind} study; give the study a new directory"
+        )
+    io.write_json(io.ensure_writable_dir(out) / MARKER, marker)
+    return out
+
+
+def read_marker(out: Path) -> dict | None:
+    """The marker of the study in ``out`` (None when it has none); ``ValueError`` for a damaged one."""
+    path = out / MARKER
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        found = None
+    if not isinstance(found, dict) or found.get("format") != STUDY_FORMAT:
+        raise ValueError(f"'{path}' is not a study's marker; give the study another directory")
+    return found
 
 
 @dataclass(frozen=True)
@@ -67,7 +159,8 @@ def run_grid(problem: Problem, runs: Sequence[GridRun], out: Path, progress: boo
             result = solve(problem, out=directory, progress=progress, resume=resume, **run.settings)
             outcomes.append(Outcome(run, FINISHED, result.report))
         except Diverged as error:
-            outcomes.append(Outcome(run, DIVERGED, None, str(error)))
+            report = error.result.report if error.result is not None else None  # status "diverged"
+            outcomes.append(Outcome(run, DIVERGED, report, str(error)))
     return outcomes
 
 
@@ -140,20 +233,59 @@ class Panel:
 def plot_panels(path: Path, panels: Sequence[Panel]) -> None:
     """A PNG of ``panels`` side by side (matplotlib's Agg canvas, no display), written atomically.
 
-    Points with a NaN or non-positive value are left out of their line.
+    Points with a NaN or non-positive value are left out of their line. The x axis is
+    labelled at its major ticks only, ``log_ticks`` (matplotlib's default labels the minor
+    ticks too when fewer than two decades are in view, and side by side their labels
+    collide); the y axis keeps matplotlib's labels, stacked vertically.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # slow to import; only plots need it
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     figure = Figure(figsize=(5.5 * len(panels), 4.2), layout="constrained")
     FigureCanvasAgg(figure)
     for axes, panel in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        xs = []
         for label, (x, y) in panel.series.items():
-            kept = [(a, b) for a, b in zip(x, y) if b > 0 and math.isfinite(b)]
+            kept = [(a, b) for a, b in zip(x, y) if b > 0 and math.isfinite(b) and a > 0 and math.isfinite(a)]
             if kept:
                 axes.plot(*zip(*kept), marker="o", label=label)
+                xs += [a for a, _ in kept]
         axes.set(xscale="log", yscale="log", title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+        ticks = log_ticks(xs)
+        if ticks is not None:
+            axes.xaxis.set_major_locator(FixedLocator(ticks))
+            axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
         axes.grid(True, which="both", alpha=0.3)
         if axes.lines:
             axes.legend(fontsize="small")
     io.atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png", dpi=120))
+
+
+MAX_TICKS = 8
+"""At most this many labelled x ticks per panel."""
+
+
+def log_ticks(values: Sequence[float]) -> list[float] | None:
+    """The labelled ticks of a log x axis with ``values`` drawn; None: label its powers of ten.
+
+    The values themselves (batch sizes, pool sizes) when there are at most MAX_TICKS distinct
+    ones, each at least 1/MAX_TICKS of the axis' decades from the next (then their labels do
+    not overlap); else the powers of ten if at least two lie in their range; else (many
+    values within about a decade) the values thinned to that spacing. None without values.
+    """
+    distinct = sorted(set(values))
+    if not distinct:
+        return None
+    gap = max(math.log10(distinct[-1] / distinct[0]), 1.0) / MAX_TICKS
+    apart = all(math.log10(b / a) >= gap for a, b in zip(distinct, distinct[1:]))
+    if len(distinct) <= MAX_TICKS and apart:
+        return distinct
+    if math.floor(math.log10(distinct[-1])) - math.ceil(math.log10(distinct[0])) >= 1:
+        return None
+    kept = [distinct[0]]
+    for value in distinct[1:]:
+        if math.log10(value / kept[-1]) >= gap:
+            kept.append(value)
+    return kept

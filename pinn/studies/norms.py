@@ -3,15 +3,20 @@
     pinn study norms heat2d --norms none,layer,batch --batch 8,64,1024 --steps 300 --out DIR
 
 One solve per (norm, batch) pair in ``DIR/<norm>-b<batch>/`` (finished ones are skipped on a
-rerun, see ``pinn.studies.grid``), all other settings shared. Results:
+rerun, see ``pinn.studies.grid``), all other settings shared. ``DIR`` is the study's own:
+new, empty, or an earlier norm study of the same problem, recognised by ``DIR/study.json``
+(its marker, written first; ``pinn.studies.grid.claim_directory``); a directory that holds
+a solve run, a density study or other files is refused before anything is written. Results
+(the files of every study, ``pinn.studies.grid``):
 
-- ``DIR/results.h5``: one row per run; datasets ``norm``, ``batch``, ``status``,
+- ``DIR/study.h5``: one row per run; datasets ``norm``, ``batch``, ``status``,
   ``wall_time_s``, ``steps_per_s``, ``rel_l2/<field>``, ``max_abs/<field>``, ``gap_ratio``,
   ``loss_batch_statistics``, ``loss_running_statistics`` (NaN where not measured);
   attrs ``problem``, ``params``, ``settings`` (JSON).
-- ``DIR/results.md``: tables norm × batch of the relative L2 error of each field, of the
+- ``DIR/study.md``: tables norm × batch of the relative L2 error of each field, of the
   train/eval gap ratio and of the wall time.
-- ``DIR/norms.png``: the same errors and gap ratios against batch size.
+- ``DIR/study_error.png``: the same errors, and the gap ratios of batch-coupled norms,
+  against batch size.
 
 The gap ratio is report.json's ``train_eval_gap.ratio``: the loss of fresh batches evaluated
 with running statistics over the loss with the batch's own statistics (1 means no gap); it
@@ -25,10 +30,32 @@ from pathlib import Path
 
 from pdes.problem import Problem
 from pinn import io
+from pinn.config import Config
 from pinn.nn import BATCH_COUPLED_NORMS, NORMS, check_choice
-from pinn.studies.grid import DIVERGED, GridRun, Outcome, Panel, markdown_table, plot_panels, run_grid, write_columns
+from pinn.studies.grid import (
+    DIVERGED,
+    SUMMARY,
+    TABLE,
+    GridRun,
+    Outcome,
+    Panel,
+    claim_directory,
+    markdown_table,
+    number,
+    output_files,
+    plot_file,
+    plot_panels,
+    run_grid,
+    write_columns,
+)
 
 NAN = float("nan")
+KIND = "norms"
+"""The study's kind in its marker ``study.json``."""
+
+PLOTS = ("error",)
+OUTPUTS = output_files(PLOTS)
+"""The study's files in its output directory: study.json, study.h5, study.md, study_error.png."""
 
 
 def run_name(norm: str, batch: int) -> str:
@@ -44,10 +71,11 @@ def norm_study(
     progress: bool = True,
     **settings: object,
 ) -> list[dict]:
-    """Solve ``problem`` for every norm × batch, write results.h5, results.md and norms.png in ``out``.
+    """Solve ``problem`` for every norm × batch, write study.h5, study.md and study_error.png in ``out``.
 
     ``settings`` are the other solver settings, shared by all runs. Returns one row per run
-    (the columns of results.h5).
+    (the columns of study.h5). Raises ``ValueError`` before anything is written for bad
+    settings or an ``out`` that is not this study's (module docstring).
     """
     for norm in norms:
         check_choice("norm", norm, NORMS)
@@ -56,20 +84,21 @@ def norm_study(
     taken = sorted({"norm", "batch"} & set(settings))
     if taken:
         raise ValueError(f"the norm study sets '{taken[0]}' itself; give norms and batch sizes as lists instead")
-    out = Path(out)
     runs = [GridRun(run_name(n, b), {**settings, "norm": n, "batch": b}) for n in norms for b in batches]
+    for run in runs:
+        Config.build(problem.defaults, run.settings)
+    out = claim_directory(out, KIND, problem)
     rows = [result_row(problem, outcome) for outcome in run_grid(problem, runs, out, progress)]
     columns = {key: [row[key] for row in rows] for key in rows[0]}
     attrs = {"problem": problem.name, "params": problem.params, "settings": dict(settings)}
-    write_columns(out / "results.h5", columns, attrs)
-    text = results_markdown(problem, rows, norms, batches, settings)
-    io.atomic_write(out / "results.md", lambda tmp: tmp.write_text(text))
-    plot_panels(out / "norms.png", result_panels(problem, rows, norms))
+    write_columns(out / TABLE, columns, attrs)
+    io.write_text(out / SUMMARY, study_markdown(problem, rows, norms, batches, settings))
+    plot_panels(out / plot_file("error"), result_panels(problem, rows, norms))
     return rows
 
 
 def result_row(problem: Problem, outcome: Outcome) -> dict:
-    """The results.h5 row of one run (NaN for what a diverged run or a pointwise norm lacks)."""
+    """The study.h5 row of one run (NaN for what a diverged run or a pointwise norm lacks)."""
     report = outcome.report or {}
     errors = report.get("errors", {})
     gap = report.get("train_eval_gap", {})
@@ -77,15 +106,15 @@ def result_row(problem: Problem, outcome: Outcome) -> dict:
         "norm": str(outcome.run.settings["norm"]),
         "batch": int(outcome.run.settings["batch"]),
         "status": outcome.status,
-        "wall_time_s": report.get("wall_time_s", NAN),
-        "steps_per_s": report.get("steps_per_s", NAN),
-        "gap_ratio": gap.get("ratio", NAN),
-        "loss_batch_statistics": gap.get("total", {}).get("batch_statistics", NAN),
-        "loss_running_statistics": gap.get("total", {}).get("running_statistics", NAN),
+        "wall_time_s": number(report, "wall_time_s"),
+        "steps_per_s": number(report, "steps_per_s"),
+        "gap_ratio": number(gap, "ratio"),
+        "loss_batch_statistics": number(gap.get("total", {}), "batch_statistics"),
+        "loss_running_statistics": number(gap.get("total", {}), "running_statistics"),
     }
     for name in problem.fields:
-        row[f"rel_l2/{name}"] = errors.get(name, {}).get("rel_l2", NAN)
-        row[f"max_abs/{name}"] = errors.get(name, {}).get("max_abs", NAN)
+        row[f"rel_l2/{name}"] = number(errors.get(name, {}), "rel_l2")
+        row[f"max_abs/{name}"] = number(errors.get(name, {}), "max_abs")
     return row
 
 
@@ -95,10 +124,10 @@ def pivot(rows: Sequence[dict], norms: Sequence[str], batches: Sequence[int], ke
     return [[norm] + [cells[norm, b] for b in batches] for norm in norms]
 
 
-def results_markdown(
+def study_markdown(
     problem: Problem, rows: Sequence[dict], norms: Sequence[str], batches: Sequence[int], settings: dict
 ) -> str:
-    """results.md: the study's settings and its tables norm × batch size."""
+    """study.md: the study's settings and its tables norm × batch size."""
     headers = ["norm"] + [f"batch {b}" for b in batches]
     shared = ", ".join(f"{k}={v}" for k, v in settings.items()) or "the problem's defaults"
     parts = [f"# Normalization study: {problem.name} {problem.params}\n", f"Shared settings: {shared}.\n"]
