@@ -9,9 +9,27 @@ pinn.solve(problem, model=my_module, callbacks=[pinn.CSVLogger("losses.csv")])
 
 from __future__ import annotations
 
-from pinn.callbacks import Callback, CSVLogger, Diverged, TensorBoardLogger
-from pinn.config import Config
-from pinn.load import load
-from pinn.solver import Result, solve
+import importlib
 
-__all__ = ["CSVLogger", "Callback", "Config", "Diverged", "Result", "TensorBoardLogger", "load", "solve"]
+EXPORTS = {
+    "CSVLogger": "pinn.callbacks",
+    "Callback": "pinn.callbacks",
+    "Config": "pinn.config",
+    "Diverged": "pinn.callbacks",
+    "Result": "pinn.solver",
+    "TensorBoardLogger": "pinn.callbacks",
+    "load": "pinn.loading",
+    "solve": "pinn.solver",
+}
+"""The package's names and their modules, imported on first use (``import pinn`` alone does not
+import torch, so that ``pinn --help`` answers at once)."""
+
+__all__ = sorted(EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in EXPORTS:
+        raise AttributeError(f"module 'pinn' has no attribute '{name}'")
+    value = getattr(importlib.import_module(EXPORTS[name]), name)
+    globals()[name] = value
+    return value

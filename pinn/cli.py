@@ -21,6 +21,9 @@
     pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
 
 Bad input prints one line ``pinn: error: …`` and exits with code 2.
+
+Only the command given has its options built, and each command imports what it needs when it
+runs: ``pinn --help`` imports neither torch nor matplotlib.
 """
 
 from __future__ import annotations
@@ -32,14 +35,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pdes
-import pinn
-import pinn.distributed
-import pinn.io
-import pinn.studies
-import pinn.vtk
 from pinn.choices import NORMS
-from pinn.config import SETTING_TYPES, Config, choices_of, read_toml
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -76,6 +72,8 @@ def add_solver_options(parser: argparse.ArgumentParser) -> None:
     A field ``lr_decay`` gives ``--lr-decay``, its doc the help; a bool field gives ``--flag``/``--no-flag``,
     a field with fixed choices lists them as its metavar (Config checks the value).
     """
+    from pinn.config import SETTING_TYPES, Config, choices_of
+
     parser.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
     for field in dataclasses.fields(Config):
         options: dict[str, object] = {"help": field.metadata["doc"]}
@@ -112,12 +110,16 @@ FLAG_TYPES: dict[tuple[type, ...], Callable[[str], object]] = {
 
 def solver_settings(args: argparse.Namespace) -> dict[str, object]:
     """The Config fields given on the command line."""
+    from pinn.config import Config
+
     names = (field.name for field in dataclasses.fields(Config))
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def file_and_flags(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, object]]:
     """The settings and problem parameters of ``--config FILE`` (if given), overridden by the flags and ``--param``."""
+    from pinn.config import read_toml
+
     settings, params = read_toml(args.config) if args.config is not None else ({}, {})
     return {**settings, **solver_settings(args)}, {**params, **parse_params(args.param)}
 
@@ -140,6 +142,8 @@ def number(value: float | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    import pdes
+
     for name in pdes.names():
         params = ", ".join(f"{k}={v}" for k, v in pdes.parameters(name).items())
         print(f"{name:<16} {params}")
@@ -147,6 +151,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    import pdes
+    import pinn
+    import pinn.distributed
+    import pinn.vtk
+
     settings, params = file_and_flags(args)
     problem = pdes.get(args.problem, **params)
     if args.resume is not None and args.out not in (None, args.resume):
@@ -168,6 +177,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
+    import pdes
+
     problem = pdes.get(args.problem, **parse_params(args.param))
     reference = problem.reference
     reference_kind = "no" if reference is None else reference.kind
@@ -197,11 +208,42 @@ def reference_summary(summary: dict) -> str:
     )
 
 
-def build_parser() -> Parser:
+COMMANDS = {
+    "list": "list the registered problems",
+    "solve": "train a PINN for a problem",
+    "study": "run a grid of solves and tabulate the results",
+    "export-vtk": "write a run's fields as VTK files (and PNGs) into DIR/vtk",
+    "plot": "draw a run's history and fields (pinn.plot) into DIR/plots",
+    "reference": "compute or load a problem's reference solution",
+    "convert-run": "rewrite an old-format (pickle) run file as data",
+}
+"""The commands and their one-line help."""
+
+
+def build_parser(command: str | None = None) -> Parser:
+    """The parser of every command, or (``command`` given) of that one alone: the others are listed
+    with their help but get no options (``""``: none, as for ``pinn --help``)."""
     parser = Parser(prog="pinn", description="Physics-informed neural network solver")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    commands.add_parser("list", help="list the registered problems").set_defaults(run=cmd_list)
-    solve = commands.add_parser("solve", help="train a PINN for a problem")
+    for name, help in COMMANDS.items():
+        sub = commands.add_parser(name, help=help, conflict_handler="resolve")
+        if command is None or command == name:
+            ADD_OPTIONS[name](sub)
+    return parser
+
+
+def command_of(argv: Sequence[str]) -> str:
+    """The command named in ``argv`` (its first word that is not an option), or ``""``."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
+def add_list_options(parser: argparse.ArgumentParser) -> None:
+    """``pinn list``."""
+    parser.set_defaults(run=cmd_list)
+
+
+def add_solve_options(solve: argparse.ArgumentParser) -> None:
+    """``pinn solve PROBLEM [options]``."""
     solve.add_argument("problem")
     solve.add_argument(
         "--config", metavar="FILE", help="TOML file of settings (the flags' names) and [params]; flags override it"
@@ -214,20 +256,17 @@ def build_parser() -> Parser:
     solve.add_argument("--warm-start", metavar="DIR", help="start from the parameters of the run in DIR")
     solve.add_argument("--vtk", action="store_true", help="also export VTK files of the result to OUT/vtk")
     solve.set_defaults(run=cmd_solve)
-    study = commands.add_parser("study", help="run a grid of solves and tabulate the results")
+
+
+def add_study_options(study: argparse.ArgumentParser) -> None:
+    """``pinn study norms|density …``."""
     studies = study.add_subparsers(dest="study", required=True, parser_class=Parser)
     add_norm_study(studies)
     add_density_study(studies)
-    add_export_vtk_command(commands)
-    add_plot_command(commands)
-    add_reference_command(commands)
-    add_convert_run_command(commands)
-    return parser
 
 
-def add_reference_command(commands: argparse._SubParsersAction) -> None:
+def add_reference_options(reference: argparse.ArgumentParser) -> None:
     """``pinn reference PROBLEM [--param k=v] [--resolution N]``."""
-    reference = commands.add_parser("reference", help="compute or load a problem's reference solution")
     reference.add_argument("problem")
     reference.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
     reference.add_argument("--resolution", type=int, help="cells per side of the FEM mesh")
@@ -270,9 +309,10 @@ def add_density_study(studies: argparse._SubParsersAction) -> None:
     density.set_defaults(run=cmd_study_density)
 
 
-def add_export_vtk_command(commands: argparse._SubParsersAction) -> None:
+def add_export_vtk_options(export: argparse.ArgumentParser) -> None:
     """``pinn export-vtk DIR [--times …] [--resolution N] [--png]``."""
-    export = commands.add_parser("export-vtk", help="write a run's fields as VTK files (and PNGs) into DIR/vtk")
+    import pinn.vtk
+
     export.add_argument("directory", metavar="DIR")
     export.add_argument("--times", type=time_list, help="comma-separated times (default: 11 from t0 to t1)")
     export.add_argument("--resolution", type=int, default=pinn.vtk.DEFAULT_RESOLUTION, help="grid points per axis")
@@ -280,9 +320,8 @@ def add_export_vtk_command(commands: argparse._SubParsersAction) -> None:
     export.set_defaults(run=cmd_export_vtk)
 
 
-def add_plot_command(commands: argparse._SubParsersAction) -> None:
+def add_plot_options(plot: argparse.ArgumentParser) -> None:
     """``pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]``."""
-    plot = commands.add_parser("plot", help="draw a run's history and fields (pinn.plot) into DIR/plots")
     plot.add_argument("directory", metavar="DIR")
     plot.add_argument(
         "--format", type=name_list, default=["png"], help="comma-separated formats: png, pdf, svg (default: png)"
@@ -291,15 +330,16 @@ def add_plot_command(commands: argparse._SubParsersAction) -> None:
     plot.set_defaults(run=cmd_plot)
 
 
-def add_convert_run_command(commands: argparse._SubParsersAction) -> None:
+def add_convert_run_options(convert: argparse.ArgumentParser) -> None:
     """``pinn convert-run DIR --trust``."""
-    convert = commands.add_parser("convert-run", help="rewrite an old-format (pickle) run file as data")
     convert.add_argument("directory", metavar="DIR")
     convert.add_argument("--trust", action="store_true", help="required: reading the old file runs any code it holds")
     convert.set_defaults(run=cmd_convert_run)
 
 
 def cmd_convert_run(args: argparse.Namespace) -> int:
+    import pinn.io
+
     path = pinn.io.convert_run(Path(args.directory), trust=args.trust)
     print(f"converted {path}; the old file is kept as {path.name}.{pinn.io.PICKLE_FORMAT}")
     return 0
@@ -338,6 +378,9 @@ def count_list(text: str) -> list[int]:
 
 
 def cmd_study_norms(args: argparse.Namespace) -> int:
+    import pdes
+    import pinn.studies
+
     problem = pdes.get(args.problem, **parse_params(args.param))
     settings = solver_settings(args)
     batches = settings.pop("batch")
@@ -348,6 +391,9 @@ def cmd_study_norms(args: argparse.Namespace) -> int:
 
 
 def cmd_study_density(args: argparse.Namespace) -> int:
+    import pdes
+    import pinn.studies
+
     problem = pdes.get(args.problem, **parse_params(args.param))
     settings = solver_settings(args)
     pools, batches, rules = settings.pop("pool"), settings.pop("batch"), settings.pop("sampler")
@@ -358,6 +404,8 @@ def cmd_study_density(args: argparse.Namespace) -> int:
 
 
 def cmd_export_vtk(args: argparse.Namespace) -> int:
+    import pinn.vtk
+
     files = pinn.vtk.export_run(args.directory, args.times, args.resolution, args.png)
     print(f"wrote {len(files)} files to {Path(args.directory) / 'vtk'}")
     return 0
@@ -372,16 +420,32 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+ADD_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "list": add_list_options,
+    "solve": add_solve_options,
+    "study": add_study_options,
+    "export-vtk": add_export_vtk_options,
+    "plot": add_plot_options,
+    "reference": add_reference_options,
+    "convert-run": add_convert_run_options,
+}
+"""Each command's options (``build_parser``)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        args = build_parser(command_of(argv)).parse_args(argv)
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
     except (UsageError, ValueError) as error:
         print(f"pinn: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except pinn.Diverged as error:
+    except RuntimeError as error:
+        from pinn.callbacks import Diverged
+
+        if not isinstance(error, Diverged):
+            raise
         result = error.result
         written = f"; its report (status diverged) is {result.out / 'report.json'}" if result and result.out else ""
         print(f"pinn: stopped: {error}{written}", file=sys.stderr)

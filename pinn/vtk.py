@@ -32,7 +32,7 @@ import torch
 from pdes.geometry import Box, SpaceTime
 from pdes.problem import Problem
 from pinn import io
-from pinn.load import load
+from pinn.loading import load
 from pinn.plan import residual_function
 from pinn.report import interior_terms
 from pinn.solver import Result

@@ -4,8 +4,6 @@ import io as bytes_io
 import json
 import os
 import pickle
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -216,8 +214,3 @@ def old_format_copy(directory):
         if run["report"] is not None:
             h5["report"] = json.dumps(run["report"])
     return path
-
-
-def test_the_cli_help_lists_convert_run():
-    out = subprocess.run([sys.executable, "-m", "pinn", "--help"], capture_output=True, text=True, check=True).stdout
-    assert "convert-run" in out
