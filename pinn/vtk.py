@@ -1,4 +1,4 @@
-"""VTK export of a run (pyvista): fields on a grid or the FEM mesh, for ParaView, and offscreen PNGs.
+"""VTK export of a run (pyvista): fields on a grid or the FEM mesh, for ParaView, and PNGs of them (matplotlib).
 
     pinn.vtk.export_run("runs/heat2d", times=[0.0, 0.5, 1.0], resolution=64, png=True)
 
@@ -12,16 +12,15 @@ Writes into ``DIR/vtk/``:
   ``u_error = |u − u_ref|`` (for fields known up to a constant, after removing the mean
   difference over the file's points); ``residual_<term>`` = ``|r|`` of each interior term
   (those on the whole domain); ``velocity`` = (u, v[, w]) when the problem has those fields;
-- with ``png``: ``png/<array>[_<index>].png``, each array rendered offscreen.
-
-Offscreen rendering uses EGL without a display (Debian: libegl1, libgl1-mesa-dri) and falls
-back to OSMesa (libosmesa6).
+- with ``png``: ``png/<array>[_<index>].png``, each array at each time drawn by matplotlib
+  (``pinn.plot``, no display or OpenGL needed): a map with axes, ticks and a colorbar over the
+  space (1D: a line plot; 3D: the slices through the middle of z and of x; ``velocity``: the speed
+  under streamlines of the in-plane velocity), one colour range per array over all the times
+  (``u`` and ``u_ref`` share one).
 """
 
 from __future__ import annotations
 
-import ctypes.util
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,8 +44,6 @@ DEFAULT_TIME_COUNT = 11
 
 VELOCITY = ("u", "v", "w")
 """Fields that make up the velocity vector, in axis order."""
-
-PNG_SIZE = (900, 700)
 
 
 def export_run(
@@ -85,9 +82,7 @@ def export(
         write_pvd(out / "fields.pvd", names, times)
         written.append(out / "fields.pvd")
     if png:
-        for index, (dataset, t) in enumerate(zip(datasets, [None] if times is None else times)):
-            tag = "" if times is None else f"_{index:03d}"
-            written += render_arrays(dataset, out / "png", tag, problem, t)
+        written += render_arrays(datasets, [None] if times is None else times, out / "png", problem)
     return written
 
 
@@ -197,46 +192,91 @@ def write_pvd(path: Path, files: Sequence[str], times: Sequence[float]) -> None:
     io.atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def render_arrays(dataset, out: Path, tag: str, problem: Problem, t: float | None) -> list[Path]:
-    """One offscreen PNG per point-data array of ``dataset``, ``out/<array><tag>.png``; returns the paths."""
-    import pyvista as pv
-    from PIL import Image
+def render_arrays(datasets: Sequence, times: Sequence[float | None], out: Path, problem: Problem) -> list[Path]:
+    """``out/<array>[_<index>].png`` for every point-data array of every dataset (at ``times``; one
+    time None: no index), drawn by ``pinn.plot`` (module docstring); returns the paths."""
+    from pinn import plot  # matplotlib is slow to import; only pictures need it
 
-    pv.OFF_SCREEN = True
     out = io.ensure_writable_dir(out)
+    space_dim = len(problem.coordinates) - (0 if times[0] is None else 1)
+    planes = dataset_planes(datasets[0], space_dim, problem.coordinates[:space_dim])
+    names = list(datasets[0].point_data.keys())
+    limits = {name: array_limits(datasets, name, names) for name in names}
     written = []
-    for name in dataset.point_data.keys():
-        plotter = offscreen_plotter()
-        try:
-            plotter.add_mesh(dataset, scalars=name, cmap="viridis", scalar_bar_args={"title": name, "vertical": True})
-            when = "" if t is None else f" at t = {t:.4g}"
-            plotter.add_text(f"{problem.name}: {name}{when}", font_size=12)
-            if dataset.bounds[5] == dataset.bounds[4]:
-                plotter.view_xy()
-            image = plotter.screenshot(None, return_img=True)
-        finally:
-            plotter.close()
-        path = out / f"{name}{tag}.png"
-        io.atomic_write(path, lambda tmp, image=image: Image.fromarray(image).save(tmp, format="PNG"))
-        written.append(path)
+    for index, (dataset, t) in enumerate(zip(datasets, times)):
+        tag = "" if t is None else f"_{index:03d}"
+        when = "" if t is None else f" at t = {t:.4g}"
+        for name in names:
+            values = np.asarray(dataset.point_data[name], dtype=np.float64)
+            panels = [array_panel(plane, values[at], name, limits[name], problem.coordinates) for plane, at in planes]
+            figure = plot.panel_figure([panels], f"{problem.name}: {name}{when}")
+            written += plot.save_figure(figure, out / f"{name}{tag}", ("png",))
     return written
 
 
-def offscreen_plotter():
-    """A pyvista Plotter rendering offscreen; EGL is tried first when there is no X display.
+def array_panel(plane, values: np.ndarray, name: str, limits: tuple[float, float], coordinates: Sequence[str]):
+    """The picture of one array on one plane of ``dataset_planes``: a line over a 1D axis, a map, or for
+    a vector (u, v[, w], 0…) its speed under streamlines of its in-plane components."""
+    from pinn import plot
 
-    VTK falls back to OSMesa when EGL fails and crashes the process when that is missing
-    too, so that case is caught here as a one-line error.
+    if isinstance(plane, np.ndarray):
+        return plot.Curves(coordinates[0], name, "", [(plane, values, {})], limits)
+    if values.ndim == 2:
+        a, b = plane.axes
+        speed = np.linalg.norm(values, axis=1)  # the components past the space's are zero
+        return plot.Panel(plane, speed, plane.where, f"|{name}|", limits, plot.SPEED_CMAP, (values[:, a], values[:, b]))
+    cmap = plot.ERROR_CMAP if is_magnitude(name) else plot.VALUE_CMAP
+    return plot.Panel(plane, values, plane.where, name, limits, cmap)
+
+
+def dataset_planes(dataset, space_dim: int, coordinates: Sequence[str]) -> list[tuple]:
+    """``[(plane, indices)]``: where a dataset's arrays are drawn and which of its points lie there.
+
+    A triangle mesh gives one ``pinn.plot.Plane`` of its triangles; a structured grid in 2D one
+    plane, in 3D the slices through the middle of z and of x; in 1D the axis values (an array).
     """
     import pyvista as pv
 
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    plotter = pv.Plotter(off_screen=True, window_size=PNG_SIZE)
-    if plotter.ren_win.GetClassName() == "vtkOSOpenGLRenderWindow" and ctypes.util.find_library("OSMesa") is None:
-        plotter.close()
-        raise ValueError(
-            "cannot render PNGs offscreen: neither EGL nor OSMesa works here "
-            "(Debian packages libegl1 libgl1-mesa-dri, or libosmesa6); the VTK files were written"
+    from pinn import plot
+
+    points = np.asarray(dataset.points, dtype=np.float64)
+    every = np.arange(len(points))
+    if isinstance(dataset, pv.UnstructuredGrid):  # an FEM mesh
+        triangles = np.asarray(dataset.cells_dict[pv.CellType.TRIANGLE])
+        return [(plot.Plane(coordinates[0], coordinates[1], points[:, 0], points[:, 1], triangles=triangles), every)]
+    dims = tuple(dataset.dimensions)
+    grid = every.reshape(dims, order="F")  # VTK orders points x fastest
+    if space_dim == 1:
+        return [(points[grid[:, 0, 0], 0], grid[:, 0, 0])]
+    if space_dim == 2:
+        slices = [((0, 1), grid[:, :, 0], "")]
+    else:
+        middle_z, middle_x = grid[:, :, dims[2] // 2], grid[dims[0] // 2, :, :]
+        z, x = points[middle_z[0, 0], 2], points[middle_x[0, 0], 0]
+        slices = [((0, 1), middle_z, f"{coordinates[2]} = {z:.3g}"), ((1, 2), middle_x, f"{coordinates[0]} = {x:.3g}")]
+    planes = []
+    for (a, b), indices, where in slices:
+        rows = indices.T.ravel()  # row by row (b rising), a fastest: pinn.plot.Plane's order
+        x, y = points[rows, a], points[rows, b]
+        planes.append(
+            (plot.Plane(coordinates[a], coordinates[b], x, y, indices.T.shape, where=where, axes=(a, b)), rows)
         )
-    return plotter
+    return planes
+
+
+def is_magnitude(name: str) -> bool:
+    """Arrays that are magnitudes (errors, residuals), coloured from 0."""
+    return name.endswith("_error") or name.startswith("residual_")
+
+
+def array_limits(datasets: Sequence, name: str, names: Sequence[str]) -> tuple[float, float]:
+    """The colour range of array ``name`` over all datasets; a field and its ``_ref`` share one."""
+    from pinn import plot
+
+    if name.endswith("_ref") and name[: -len("_ref")] in names:
+        return array_limits(datasets, name[: -len("_ref")], names)
+    group = [name] + ([f"{name}_ref"] if f"{name}_ref" in names else [])
+    arrays = [np.asarray(d.point_data[n], dtype=np.float64) for d in datasets for n in group]
+    if arrays[0].ndim == 2:
+        return plot.error_limits(*(np.linalg.norm(a, axis=1) for a in arrays))
+    return plot.error_limits(*arrays) if is_magnitude(name) else plot.value_limits(*arrays)

@@ -18,7 +18,8 @@ from pdes.problem import Problem, Term
 from pdes.reference import Reference
 from pinn.cli import main
 from pinn.plan import residual
-from pinn.vtk import export, export_run, export_times, space_mesh
+from pinn.plot import error_limits, value_limits
+from pinn.vtk import array_limits, dataset_planes, export, export_run, export_times, space_mesh
 
 TINY = {"steps": 5, "lbfgs_steps": 0, "batch": 16, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
 TIMES = [0.0, 0.25, 1.0]
@@ -88,11 +89,33 @@ def test_rendered_pngs_are_not_blank(run_dir, tmp_path):
     assert middle.std() > 5 and len(np.unique(middle.reshape(-1, 3), axis=0)) > 20
 
 
+def test_pngs_share_one_colour_range_per_array_over_the_times_and_slice_3d_grids(run_dir, exported):
+    datasets = [pv.read(path) for path in exported[:-1]]
+    names = list(datasets[0].point_data.keys())
+    both = [d[name] for d in datasets for name in ("u", "u_ref")]
+    assert array_limits(datasets, "u", names) == array_limits(datasets, "u_ref", names) == value_limits(*both)
+    assert array_limits(datasets, "u_error", names) == error_limits(*(d["u_error"] for d in datasets))
+    [(plane, indices)] = dataset_planes(datasets[0], 2, ("x", "y"))
+    points = datasets[0].points
+    assert plane.shape == (5, 5) and (plane.xlabel, plane.ylabel) == ("x", "y")
+    np.testing.assert_array_equal(plane.x, points[indices, 0])
+    np.testing.assert_array_equal(plane.y.reshape(5, 5)[:, 0], np.linspace(0, 1, 5))  # rows go up in y
+    cube = pv.StructuredGrid(*np.meshgrid(*[np.linspace(0, 1, 5)] * 3, indexing="ij"))
+    slices = dataset_planes(cube, 3, ("x", "y", "z"))
+    assert [(p.xlabel, p.ylabel, p.where) for p, _ in slices] == [("x", "y", "z = 0.5"), ("y", "z", "x = 0.5")]
+    np.testing.assert_array_equal(cube.points[slices[0][1], 2], 0.5)
+    np.testing.assert_array_equal(cube.points[slices[1][1], 0], 0.5)
+
+
 def test_steady_problem_gives_one_file_with_velocity(tmp_path):
     domain = Box([0.0, 0.0], [2.0, 1.0])
     problem = Problem("flow", ("x", "y"), ("u", "v"), domain, [Term("continuity", domain, lambda f: f.u_x + f.v_y)])
     result = pinn.solve(problem, progress=False, **TINY)
-    assert [p.name for p in export(result, tmp_path, resolution=4)] == ["fields.vts"]
+    written = export(result, tmp_path, resolution=4, png=True)
+    pngs = ["png/u.png", "png/v.png", "png/residual_continuity.png", "png/velocity.png"]
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == ["fields.vts", *pngs]
+    velocity = np.asarray(Image.open(tmp_path / "png" / "velocity.png").convert("L"), dtype=float)
+    assert velocity.std() > 20
     grid = pv.read(tmp_path / "fields.vts")
     assert set(grid.point_data.keys()) == {"u", "v", "velocity", "residual_continuity"}
     predicted = result.predict(as_points(grid, None, 2))
