@@ -1,6 +1,8 @@
 """What is solved: regions, problems, residuals and their reference solutions.
 
 ``pdes.get(name, **params)`` builds a registered problem; ``pdes.names()`` lists them.
+``pdes.get("path/file.py:factory", **params)`` (or ``"package.module:factory"``) builds a
+user's own problem (``pdes.user``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import inspect
 import math
 from collections.abc import Callable
 
-from pdes import heat, navier_stokes
+from pdes import heat, navier_stokes, user
 from pdes.problem import Fields, Problem, Term, UnknownName
 
 __all__ = ["Fields", "Problem", "Term", "UnknownName", "get", "names", "parameters", "register"]
@@ -34,7 +36,10 @@ def parameters(name: str) -> dict[str, object]:
 
 
 def get(name: str, **params: object) -> Problem:
-    """Build the registered problem ``name`` with keyword parameters ``params``."""
+    """Build the registered problem ``name``, or the user's problem ``file.py:factory`` /
+    ``module:factory`` (``pdes.user.problem_from``), with keyword parameters ``params``."""
+    if user.is_source(name):
+        return user.problem_from(name, params)
     valid = parameters(name)
     unknown = sorted(set(params) - set(valid))
     if unknown:

@@ -205,7 +205,8 @@ class Problem:
     engine differentiates through it. A transform affine in the raw outputs may say so
     by deriving from ``pdes.transforms.AffineTransform``, as ``BoxDirichlet`` and
     ``ZeroDirichlet`` do; the forward engine then uses its derivatives instead of
-    differentiating it.
+    differentiating it. ``source`` is where a user's problem came from (``pdes.user``: set by
+    ``pdes.get("file.py:factory")``), None for a registered one.
 
     Arguments of the wrong kind (names, a domain that is no Region, terms that are no list of
     Terms on regions of the domain's dimension, a reference of other coordinates or fields) are
@@ -221,6 +222,7 @@ class Problem:
     params: dict[str, object] = field(default_factory=dict)
     defaults: Mapping[str, object] = field(default_factory=dict)
     transform: Callable[[Tensor, Tensor], Tensor] | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         for what, names in (("coordinates", self.coordinates), ("fields", self.fields)):

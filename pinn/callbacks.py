@@ -199,6 +199,7 @@ class Checkpoint(Callback):
         io.save_run(
             run.out / "run.h5",
             problem=run.problem.name,
+            source=run.problem.source,
             params=run.problem.params,
             config=run.config.to_dict(),
             reference=self.reference,

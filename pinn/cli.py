@@ -11,12 +11,14 @@
                        [--balance-every M] [--local-norm-stats] [--shared-points]
                        [--engine auto|forward|autograd] [--compile] [--warm-start DIR] [--vtk]
       (a flag for each field of pinn.Config, same name with - for _; --no-FLAG for a bool)
+      PROBLEM: a registered name (pinn list), or a user's FILE.py:FUNCTION or MODULE:FUNCTION
+    pinn solve [PROBLEM] --resume DIR [--steps N]   (the run file names its problem)
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
     pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
                        [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
-    pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png]
+    pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png] [--problem SOURCE]
     pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]
     pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
 
@@ -157,7 +159,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     import pinn.vtk
 
     settings, params = file_and_flags(args)
-    problem = pdes.get(args.problem, **params)
+    if args.problem is None and args.resume is None:
+        raise UsageError("name the problem to solve (pinn list shows them), or --resume DIR")
+    problem = pdes.get(args.problem, **params) if args.problem is not None else resumed_problem(args.resume, params)
     if args.resume is not None and args.out not in (None, args.resume):
         raise UsageError("--resume DIR continues the run in DIR; leave out --out or give the same directory")
     out = args.resume if args.resume is not None else args.out
@@ -174,6 +178,17 @@ def cmd_solve(args: argparse.Namespace) -> int:
         files = pinn.vtk.export(result, Path(out) / "vtk")
         print(f"wrote {len(files)} VTK files to {out}/vtk")
     return 0
+
+
+def resumed_problem(directory: str, params: dict[str, object]):
+    """The problem of the run in ``directory`` (``pinn.loading.problem_of_run``); ``--param`` must agree."""
+    from pinn import io
+    from pinn.loading import problem_of_run
+
+    run = io.load_run(Path(directory) / "run.h5")
+    if params and {**run["params"], **params} != run["params"]:
+        raise UsageError(f"--param differs from the resumed run's parameters {run['params']}")
+    return problem_of_run(run, directory)
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -243,8 +258,11 @@ def add_list_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_solve_options(solve: argparse.ArgumentParser) -> None:
-    """``pinn solve PROBLEM [options]``."""
-    solve.add_argument("problem")
+    """``pinn solve PROBLEM [options]``; PROBLEM is a registered name or FILE.py:FUNCTION / MODULE:FUNCTION,
+    and may be left out with ``--resume DIR`` (the run file names it)."""
+    solve.add_argument(
+        "problem", nargs="?", help="a registered problem (pinn list), or FILE.py:FUNCTION or MODULE:FUNCTION"
+    )
     solve.add_argument(
         "--config", metavar="FILE", help="TOML file of settings (the flags' names) and [params]; flags override it"
     )
@@ -317,7 +335,24 @@ def add_export_vtk_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("--times", type=time_list, help="comma-separated times (default: 11 from t0 to t1)")
     export.add_argument("--resolution", type=int, default=pinn.vtk.DEFAULT_RESOLUTION, help="grid points per axis")
     export.add_argument("--png", action="store_true", help="also render every field to DIR/vtk/png")
+    add_problem_option(export)
     export.set_defaults(run=cmd_export_vtk)
+
+
+def add_problem_option(parser: argparse.ArgumentParser) -> None:
+    """``--problem FILE.py:FUNCTION``: the problem of a run, for a user's problem not run here before."""
+    parser.add_argument(
+        "--problem", metavar="SOURCE", help="the run's problem (FILE.py:FUNCTION or MODULE:FUNCTION); runs that code"
+    )
+
+
+def loaded(args: argparse.Namespace):
+    """The run in ``args.directory`` as a Result, its problem from ``--problem`` when given."""
+    import pinn
+    from pinn.loading import problem_named
+
+    problem = problem_named(args.directory, args.problem) if args.problem is not None else None
+    return pinn.load(args.directory, problem=problem)
 
 
 def add_plot_options(plot: argparse.ArgumentParser) -> None:
@@ -327,6 +362,7 @@ def add_plot_options(plot: argparse.ArgumentParser) -> None:
         "--format", type=name_list, default=["png"], help="comma-separated formats: png, pdf, svg (default: png)"
     )
     plot.add_argument("--out", metavar="PLOTDIR", help="folder for the pictures (default: DIR/plots)")
+    add_problem_option(plot)
     plot.set_defaults(run=cmd_plot)
 
 
@@ -406,7 +442,7 @@ def cmd_study_density(args: argparse.Namespace) -> int:
 def cmd_export_vtk(args: argparse.Namespace) -> int:
     import pinn.vtk
 
-    files = pinn.vtk.export_run(args.directory, args.times, args.resolution, args.png)
+    files = pinn.vtk.export(loaded(args), Path(args.directory) / "vtk", args.times, args.resolution, args.png)
     print(f"wrote {len(files)} files to {Path(args.directory) / 'vtk'}")
     return 0
 
@@ -415,7 +451,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     import pinn.plot  # matplotlib is slow to import; only this command needs it
 
     out = Path(args.out) if args.out is not None else Path(args.directory) / "plots"
-    files = pinn.plot.plot_run(args.directory, out, args.format)
+    files = pinn.plot.plot_result(loaded(args), out, args.format)
     print(f"wrote {len(files)} files to {out}")
     return 0
 

@@ -2,7 +2,8 @@
 
 ``run.h5`` layout (format ``pinn-run-2``), data only, never a pickle::
 
-    attrs: format, then as JSON text: problem, params, config, reference, step, complete,
+    attrs: format, then as JSON text: problem, source (a user's problem: where its factory is,
+           ``pdes.user``; null for a registered one), params, config, reference, step, complete,
            state (the tree of the training state, ``pinn.tree``), checksums
     model/<name>       one dataset per state-dict tensor
     state/<k>          the arrays of the training state's tree (optimizer, schedule, rules, streams)
@@ -38,7 +39,7 @@ FORMAT = "pinn-run-2"
 PICKLE_FORMAT = "pinn-run-1"
 """The format before ``pinn-run-2``: its training state was a pickle."""
 
-JSON_ATTRIBUTES = ("problem", "params", "config", "reference", "step", "complete", "state")
+JSON_ATTRIBUTES = ("problem", "source", "params", "config", "reference", "step", "complete", "state")
 
 
 class CorruptRunFile(ValueError):
@@ -85,11 +86,13 @@ def save_run(
     step: int,
     complete: bool,
     report: Mapping | None = None,
+    source: str | None = None,
 ) -> None:
     """Write a run file atomically (see the module docstring for its layout)."""
     state_text, state_arrays = tree.split(dict(training_state))
     attributes = {
         "problem": json.dumps(problem),
+        "source": json.dumps(source),
         "params": json.dumps(recorded_params(params)),
         "config": json.dumps(config),
         "reference": json.dumps(reference),

@@ -7,6 +7,7 @@ from pathlib import Path
 from torch import nn
 
 import pdes
+import pdes.user
 from pdes.problem import Problem
 from pinn import io
 from pinn.config import Config
@@ -14,18 +15,38 @@ from pinn.solver import Result
 from pinn.state import build_model
 
 
+def problem_of_run(run: dict, directory: str | Path) -> Problem:
+    """The problem a run file names: a registered one, or a user's whose source (``pdes.user``) this
+    user has run before, unchanged since; anything else is refused with the way to pass it."""
+    source = run["source"]
+    if source is None and run["problem"] in pdes.names():
+        return pdes.get(run["problem"], **run["params"])
+    if source is None:
+        raise ValueError(
+            f"the run in '{directory}' is of the problem '{run['problem']}', which is not registered; "
+            "pass problem= (the Problem it was trained on)"
+        )
+    if not pdes.user.trusted(source):
+        raise ValueError(
+            f"the run in '{directory}' is of the problem from '{source}', which you have not run here "
+            "(or which changed since): running it runs its code; pass it yourself if you trust it "
+            f"(pinn.load(DIR, problem=pdes.get('{source}', ...)), or --problem {source} on the command line)"
+        )
+    return pdes.get(source, **run["params"])
+
+
+def problem_named(directory: str | Path, source: str) -> Problem:
+    """The problem ``source`` (a registered name or ``file.py:factory``) built with the parameters of the
+    run in ``directory``: how the command line's ``--problem`` passes a user's problem to a run."""
+    return pdes.get(source, **io.load_run(Path(directory) / "run.h5")["params"])
+
+
 def load(directory: str | Path, problem: Problem | None = None, model: nn.Module | None = None) -> Result:
     """The run in ``directory``; ``problem`` is needed only for problems not in the registry, and
     ``model`` (an instance of the same class) for a run of a user's network."""
     run = io.load_run(Path(directory) / "run.h5")
-    if problem is None:
-        if run["problem"] not in pdes.names():
-            raise ValueError(
-                f"the run in '{directory}' is of the problem '{run['problem']}', which is not registered; "
-                "pass problem= (the Problem it was trained on)"
-            )
-        problem = pdes.get(run["problem"], **run["params"])
-    elif problem.name != run["problem"] or io.recorded_params(problem.params) != run["params"]:
+    problem = problem if problem is not None else problem_of_run(run, directory)
+    if problem.name != run["problem"] or io.recorded_params(problem.params) != run["params"]:
         raise ValueError(
             f"the run in '{directory}' is of {run['problem']} {run['params']}, "
             f"not {problem.name} {io.recorded_params(problem.params)}"
