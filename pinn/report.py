@@ -133,7 +133,8 @@ def quadrature_statistics(
 
     ``replicate_statistics`` over ``replicates`` independent draws (``estimate``,
     ``std_error``, ``within_batch_std_error``), ``term_gradient_statistics`` on one more
-    draw (``grad_var_trace``, ``grad_snr``, ``grad_norm``) and, for rules with a fixed
+    draw (``grad_var_trace``, ``grad_snr``, ``grad_norm``; and ``wasted_fraction``, the share of
+    its points that rejection sampling left with weight 0, outside the region) and, for rules with a fixed
     pool, ``pool_gap`` against a fresh draw of the pool's size. Draws use ``rule.replicate``,
     so a rule's training state is left as it was.
     """
@@ -143,7 +144,9 @@ def quadrature_statistics(
         integrand = _squared(residual_function(model, problem, [term], device, dtype))
         draw = functools.partial(rule.replicate, term.region, batch, generator)
         entry = {"sampler": rule.name, **replicate_statistics(draw, integrand, replicates)}
-        entry.update(term_gradient_statistics(model, problem, term, draw(), device, dtype))
+        q = draw()
+        entry["wasted_fraction"] = float((q.weights == 0).to(torch.float64).mean())
+        entry.update(term_gradient_statistics(model, problem, term, q, device, dtype))
         pool = getattr(rule, "pool", None)
         if pool is not None:
             entry.update(pool_gap(pool, rule.base.draw(term.region, len(pool), generator), integrand))

@@ -101,3 +101,19 @@ def test_evaluation_points_leave_out_the_points_a_rejection_map_rejects():
     points = evaluation_points(problem, 1024)
     assert 0 < len(points) < 1024
     assert bool(((points - 0.5).norm(dim=1) > 0.3).all())
+
+
+def test_the_report_counts_the_points_rejection_wasted():
+    """A disk hole of area π/16 in the unit square: that share of a uniform batch has weight 0 (within
+    4 binomial standard deviations at 4096 points); an exact map wastes none."""
+    square = Box([0.0, 0.0], [1.0, 1.0])
+    domain = Difference(square, [Ball([0.5, 0.5], 0.25)])
+    terms = [Term("pde", domain, lambda f: f.u - 1.0), Term("edges", square.boundary, lambda f: f.u)]
+    problem = Problem("holed", ("x", "y"), ("u",), domain, terms)
+    rules = {t.name: samplers.get("uniform") for t in terms}
+    stats = quadrature_statistics(
+        Zero(1).double(), problem, rules, 4096, 2, torch.Generator().manual_seed(3), torch.device("cpu"), torch.float64
+    )
+    p = math.pi / 16
+    assert abs(stats["pde"]["wasted_fraction"] - p) < 4 * math.sqrt(p * (1 - p) / 4096)
+    assert stats["edges"]["wasted_fraction"] == 0.0
