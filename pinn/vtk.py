@@ -1,4 +1,4 @@
-"""VTK export of a run (pyvista): fields on a grid or the FEM mesh, for ParaView, and PNGs of them (matplotlib).
+"""VTK export of a run (pyvista): fields on a grid or a mesh of the domain, for ParaView, and PNGs of them (matplotlib).
 
     pinn.vtk.export_run("runs/heat2d", times=[0.0, 0.5, 1.0], resolution=64, png=True)
 
@@ -6,7 +6,11 @@ Writes into ``DIR/vtk/``:
 
 - box domains: a structured grid (``fields.vts``) of ``resolution`` points per space axis;
   problems whose reference is FEM: its triangle mesh (``fields.vtu``), values at the vertices;
-- time-dependent problems: one file per time (``fields_000.vts`` …) and ``fields.pvd``, the
+  a mesh domain (``pdes.meshes.MeshRegion``): its cells (``fields.vtu``); any other domain of 1 to 3
+  space dimensions: gmsh's mesh of it with cells of about one grid step (boxes, balls, polygons
+  and their CSG), else the simplices of the ``resolution`` grid whose vertices it contains
+  (``domain_mesh``);
+- time-dependent problems: one file per time (``fields_000.vts`` or ``.vtu`` …) and ``fields.pvd``, the
   collection with each file's time value (each file also carries it as field data ``TimeValue``);
 - point data: each predicted field ``u``; with a reference, ``u_ref`` and the absolute error
   ``u_error = |u − u_ref|`` (for fields known up to a constant, after removing the mean
@@ -14,7 +18,8 @@ Writes into ``DIR/vtk/``:
   (those on the whole domain); ``velocity`` = (u, v[, w]) when the problem has those fields;
 - with ``png``: ``png/<array>[_<index>].png``, each array at each time drawn by matplotlib
   (``pinn.plot``, no display or OpenGL needed): a map with axes, ticks and a colorbar over the
-  space (1D: a line plot; 3D: the slices through the middle of z and of x; ``velocity``: the speed
+  space (1D: a line plot; 3D: the slices through the middle of z and of x, on a tetrahedral mesh
+  interpolated in its cells and blank outside them; ``velocity``: the speed
   under streamlines of the in-plane velocity), one colour range per array over all the times
   (``u`` and ``u_ref`` share one).
 """
@@ -23,12 +28,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from pdes.geometry import Box, SpaceTime
+from pdes.geometry import Box, Region, SpaceTime
+from pdes.meshes import MeshRegion, Simplices
 from pdes.problem import Problem
 from pinn import io
 from pinn.loading import load
@@ -64,13 +71,15 @@ def export(
     png: bool = False,
 ) -> list[Path]:
     """Export ``result`` into the folder ``out`` (module docstring); returns the files written."""
+    import pyvista as pv
+
     problem = result.problem
     if resolution < 2:
         raise ValueError(f"resolution must be at least 2 points per axis, got {resolution}")
     times = export_times(problem, times)
     mesh = space_mesh(problem, resolution)
     out = io.ensure_writable_dir(Path(out))
-    suffix = ".vtu" if problem.reference is not None and problem.reference.kind == "fem" else ".vts"
+    suffix = ".vts" if isinstance(mesh, pv.StructuredGrid) else ".vtu"
     names = ["fields" + suffix] if times is None else [f"fields_{i:03d}{suffix}" for i in range(len(times))]
     written, datasets = [], []
     for name, t in zip(names, [None] if times is None else times):
@@ -105,33 +114,61 @@ def export_times(problem: Problem, times: Sequence[float] | None) -> list[float]
 
 
 def space_mesh(problem: Problem, resolution: int):
-    """The spatial mesh: the FEM reference's triangles, or a structured grid on a box of 1 to 3 dimensions."""
+    """The spatial mesh (module docstring): the FEM reference's triangles, a structured grid on a box, or the
+    cells of the domain's mesh (``domain_mesh``) as an unstructured grid."""
     import pyvista as pv
 
     reference = problem.reference
     if reference is not None and reference.kind == "fem":
         return fem_mesh(reference)
     space = problem.domain.space if isinstance(problem.domain, SpaceTime) else problem.domain
-    if not isinstance(space, Box) or space.dim > 3:
+    if not 1 <= space.dim <= 3:
         raise ValueError(
-            f"VTK export needs a box domain of 1 to 3 dimensions or an FEM reference; "
-            f"problem '{problem.name}' has a {space.dim}-dimensional {type(space).__name__}"
+            f"VTK export needs a domain of 1 to 3 space dimensions; problem '{problem.name}' has a "
+            f"{space.dim}-dimensional {type(space).__name__}"
         )
-    axes = [np.linspace(lo, hi, resolution) for lo, hi in zip(space.lower, space.upper)]
-    axes += [np.zeros(1)] * (3 - space.dim)
-    return pv.StructuredGrid(*np.meshgrid(*axes, indexing="ij"))
+    if isinstance(space, Box):
+        axes = [np.linspace(lo, hi, resolution) for lo, hi in zip(space.lower, space.upper)]
+        axes += [np.zeros(1)] * (3 - space.dim)
+        return pv.StructuredGrid(*np.meshgrid(*axes, indexing="ij"))
+    mesh = domain_mesh(space, resolution)
+    return simplex_grid(mesh.points, mesh.cells)
+
+
+def domain_mesh(space: Region, resolution: int) -> MeshRegion:
+    """``space`` itself if it is a MeshRegion; else its gmsh mesh with cells of about the grid step (longest side
+    over ``resolution − 1``), and where gmsh cannot build it (1D, or a region other than boxes, balls, polygons
+    and their CSG) the grid simplices inside it (``MeshRegion.from_grid``)."""
+    if isinstance(space, MeshRegion):
+        return space
+    if space.dim >= 2:
+        low, high = space.bounds.numpy()
+        try:
+            return MeshRegion.from_gmsh(space, size=float((high - low).max()) / (resolution - 1))
+        except ValueError:
+            pass  # not a geometry gmsh can build
+    return MeshRegion.from_grid(space, resolution)
+
+
+CELL_TYPES = {2: "LINE", 3: "TRIANGLE", 4: "TETRA"}
+"""pyvista's cell type of a simplex of 2, 3 and 4 points."""
+
+
+def simplex_grid(points: np.ndarray, cells: np.ndarray):
+    """An unstructured grid of the simplices ``cells (C, k+1)`` on ``points (P, d)``, d ≤ 3 (padded with zeros)."""
+    import pyvista as pv
+
+    cell_type = getattr(pv.CellType, CELL_TYPES[cells.shape[1]])
+    cell_array = np.column_stack([np.full(len(cells), cells.shape[1]), cells]).ravel()
+    vertices = np.zeros((len(points), 3))
+    vertices[:, : points.shape[1]] = points
+    return pv.UnstructuredGrid(cell_array, np.full(len(cells), cell_type, dtype=np.uint8), vertices)
 
 
 def fem_mesh(reference):
     """The triangle mesh of an FEM reference (its ``solution()``, a ``pdes.fem`` FEMSolution) as a pyvista grid."""
-    import pyvista as pv
-
     solution = reference.solution()
-    points = np.asarray(solution.points, dtype=np.float64)
-    cells = np.asarray(solution.cells, dtype=np.int64).T
-    cell_array = np.column_stack([np.full(len(cells), 3), cells]).ravel()
-    vertices = np.column_stack([points.T, np.zeros(points.shape[1])])
-    return pv.UnstructuredGrid(cell_array, np.full(len(cells), pv.CellType.TRIANGLE, dtype=np.uint8), vertices)
+    return simplex_grid(np.asarray(solution.points, dtype=np.float64).T, np.asarray(solution.cells, dtype=np.int64).T)
 
 
 def fields_on(result: Result, mesh, t: float | None):
@@ -208,7 +245,10 @@ def render_arrays(datasets: Sequence, times: Sequence[float | None], out: Path, 
         when = "" if t is None else f" at t = {t:.4g}"
         for name in names:
             values = np.asarray(dataset.point_data[name], dtype=np.float64)
-            panels = [array_panel(plane, values[at], name, limits[name], problem.coordinates) for plane, at in planes]
+            panels = [
+                array_panel(plane, on_plane(values, at), name, limits[name], problem.coordinates)
+                for plane, at in planes
+            ]
             figure = plot.panel_figure([panels], f"{problem.name}: {name}{when}")
             written += plot.save_figure(figure, out / f"{name}{tag}", ("png",))
     return written
@@ -230,10 +270,13 @@ def array_panel(plane, values: np.ndarray, name: str, limits: tuple[float, float
 
 
 def dataset_planes(dataset, space_dim: int, coordinates: Sequence[str]) -> list[tuple]:
-    """``[(plane, indices)]``: where a dataset's arrays are drawn and which of its points lie there.
+    """``[(plane, at)]``: where a dataset's arrays are drawn and the values there, ``at`` the indices of the
+    dataset's points on the plane or an ``Interpolation`` of them (``on_plane``).
 
-    A triangle mesh gives one ``pinn.plot.Plane`` of its triangles; a structured grid in 2D one
-    plane, in 3D the slices through the middle of z and of x; in 1D the axis values (an array).
+    A triangle mesh gives one ``pinn.plot.Plane`` of its triangles; a segment mesh its points by x
+    (an array); a tetrahedral mesh the slices through the middle of z and of x (``tetrahedra_slices``);
+    a structured grid in 2D one plane, in 3D the slices through the middle of z and of x; in 1D the
+    axis values (an array).
     """
     import pyvista as pv
 
@@ -241,9 +284,16 @@ def dataset_planes(dataset, space_dim: int, coordinates: Sequence[str]) -> list[
 
     points = np.asarray(dataset.points, dtype=np.float64)
     every = np.arange(len(points))
-    if isinstance(dataset, pv.UnstructuredGrid):  # an FEM mesh
-        triangles = np.asarray(dataset.cells_dict[pv.CellType.TRIANGLE])
-        return [(plot.Plane(coordinates[0], coordinates[1], points[:, 0], points[:, 1], triangles=triangles), every)]
+    if isinstance(dataset, pv.UnstructuredGrid):  # an FEM or domain mesh
+        cells = dataset.cells_dict
+        if pv.CellType.TRIANGLE in cells:
+            triangles = np.asarray(cells[pv.CellType.TRIANGLE])
+            plane = plot.Plane(coordinates[0], coordinates[1], points[:, 0], points[:, 1], triangles=triangles)
+            return [(plane, every)]
+        if pv.CellType.LINE in cells:
+            order = np.argsort(points[:, 0], kind="stable")
+            return [(points[order, 0], order)]
+        return tetrahedra_slices(points, np.asarray(cells[pv.CellType.TETRA]), coordinates)
     dims = tuple(dataset.dimensions)
     grid = every.reshape(dims, order="F")  # VTK orders points x fastest
     if space_dim == 1:
@@ -261,6 +311,56 @@ def dataset_planes(dataset, space_dim: int, coordinates: Sequence[str]) -> list[
         planes.append(
             (plot.Plane(coordinates[a], coordinates[b], x, y, indices.T.shape, where=where, axes=(a, b)), rows)
         )
+    return planes
+
+
+SLICE_RESOLUTION = 96
+"""Grid points along the longer side of a slice through a tetrahedral mesh."""
+
+
+@dataclass
+class Interpolation:
+    """Values at a plane's points from a mesh's: ``Σ_j weights[i, j] · values[indices[i, j]]`` (NaN weights
+    where a point lies outside the mesh)."""
+
+    indices: np.ndarray
+    weights: np.ndarray
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        weights = self.weights if values.ndim == 1 else self.weights[..., None]
+        return (values[self.indices] * weights).sum(axis=1)
+
+
+def on_plane(values: np.ndarray, at) -> np.ndarray:
+    """The values of a dataset's array where a plane of ``dataset_planes`` shows it."""
+    return at(values) if isinstance(at, Interpolation) else values[at]
+
+
+def tetrahedra_slices(points: np.ndarray, tetrahedra: np.ndarray, coordinates: Sequence[str]) -> list[tuple]:
+    """The planes z = middle and x = middle of a tetrahedral mesh: grids of ``SLICE_RESOLUTION`` points along the
+    longer side, each value interpolated linearly in the tetrahedron holding the grid point (NaN outside)."""
+    from pinn import plot
+
+    mesh = Simplices(points, tetrahedra)
+    lower, upper = points.min(axis=0), points.max(axis=0)
+    middle = (lower + upper) / 2
+    tol = 1e-9 * float(np.linalg.norm(upper - lower))
+    planes = []
+    for (a, b), fixed in (((0, 1), 2), ((1, 2), 0)):
+        extent = max(upper[a] - lower[a], upper[b] - lower[b])
+        nx, ny = (max(16, round(SLICE_RESOLUTION * (upper[k] - lower[k]) / extent)) for k in (a, b))
+        gx, gy = np.meshgrid(np.linspace(lower[a], upper[a], nx), np.linspace(lower[b], upper[b], ny))
+        probes = np.empty((gx.size, 3))
+        probes[:, a], probes[:, b], probes[:, fixed] = gx.ravel(), gy.ravel(), middle[fixed]
+        index, gap = mesh.locate(probes, tol)
+        inside = gap <= tol
+        weights = np.full((len(probes), 4), np.nan)
+        indices = np.zeros((len(probes), 4), dtype=np.int64)
+        weights[inside] = mesh.barycentric(probes[inside], index[inside])
+        indices[inside] = tetrahedra[index[inside]]
+        where = f"{coordinates[fixed]} = {middle[fixed]:.3g}"
+        plane = plot.Plane(coordinates[a], coordinates[b], gx.ravel(), gy.ravel(), (ny, nx), where=where, axes=(a, b))
+        planes.append((plane, Interpolation(indices, weights)))
     return planes
 
 

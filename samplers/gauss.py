@@ -38,6 +38,8 @@ def _factors(region) -> tuple | None:
 
 def point_count(region, m: int) -> int:
     """Number of points of the rule with ``m`` nodes per axis on ``region``."""
+    if hasattr(region, "gauss_points"):
+        return len(region.gauss_points(2 * m - 1)[1])
     if (pieces := _pieces(region)) is not None:
         return sum(point_count(p, m) for p in pieces)
     if (factors := _factors(region)) is not None:
@@ -50,8 +52,12 @@ def gauss_rule(region, m: int) -> tuple[Tensor, Tensor]:
 
     A union is integrated piece by piece (weights by the pieces' measures), a product
     ``A × B`` as the tensor product of the rules of A and B, and any other region
-    through its unit-cube map, which must be affine and measure-preserving.
+    through its unit-cube map, which must be affine and measure-preserving. A mesh
+    (``pdes.meshes.MeshRegion`` and its boundary parts) gives its own per-cell rule of degree
+    ``2m − 1`` (``gauss_points``).
     """
+    if hasattr(region, "gauss_points"):
+        return region.gauss_points(2 * m - 1)
     if (pieces := _pieces(region)) is not None:
         rules = [gauss_rule(p, m) for p in pieces]
         x = torch.cat([x for x, _ in rules])

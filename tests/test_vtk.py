@@ -1,4 +1,4 @@
-"""VTK export: the files read back with the exported values, the .pvd times, FEM meshes, PNGs, the CLI."""
+"""VTK export: the files read back with the exported values, the .pvd times, FEM and domain meshes, PNGs, the CLI."""
 
 import math
 import xml.etree.ElementTree as ET
@@ -13,14 +13,25 @@ import pdes
 import pinn
 from pdes.fem.mesh import rectangle
 from pdes.fem.solution import FEMSolution
-from pdes.geometry import Ball, Box
+from pdes.geometry import Ball, Box, SpaceTime, TimeInterval
+from pdes.meshes import MeshRegion
 from pdes.problem import Problem, Term
-from pdes.reference import Reference
+from pdes.reference import AnalyticReference, Reference
 from pinn.cli import main
 from pinn.plan import residual
 from pinn.plot import error_limits, value_limits
-from pinn.vtk import array_limits, dataset_planes, export, export_run, export_times, space_mesh
+from pinn.vtk import (
+    Interpolation,
+    array_limits,
+    dataset_planes,
+    domain_mesh,
+    export,
+    export_run,
+    export_times,
+    space_mesh,
+)
 
+SMALL = {"lbfgs_steps": 0, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
 TINY = {"steps": 5, "lbfgs_steps": 0, "batch": 16, "width": 4, "depth": 1, "eval_points": 64, "replicates": 2}
 TIMES = [0.0, 0.25, 1.0]
 
@@ -166,9 +177,9 @@ def test_bad_requests_are_one_line_errors():
     steady = Problem("s", ("x", "y"), ("u",), Box([0, 0], [1, 1]), [])
     with pytest.raises(ValueError, match="problem 's' is steady"):
         export_times(steady, [0.5])
-    ball = Ball([0.0, 0.0], 1.0)
-    with pytest.raises(ValueError, match="box domain of 1 to 3 dimensions or an FEM reference; .* 2-dimensional Ball"):
-        space_mesh(Problem("b", ("x", "y"), ("u",), ball, []), 8)
+    hypercube = Box([0.0] * 4, [1.0] * 4)
+    with pytest.raises(ValueError, match="needs a domain of 1 to 3 space dimensions; .* 4-dimensional Box"):
+        space_mesh(Problem("b", ("x", "y", "z", "w"), ("u",), hypercube, []), 8)
 
 
 def test_cli_exports_and_reports_bad_times(run_dir, capsys):
@@ -187,3 +198,77 @@ def test_solve_with_vtk_exports_at_the_end(tmp_path, capsys):
     assert main(["solve", "heat1d", *args, "--vtk", "--out", str(tmp_path)]) == 0
     grid = pv.read(tmp_path / "vtk" / "fields_010.vts")
     assert grid.dimensions == (64, 1, 1) and math.isclose(grid.field_data["TimeValue"][0], 1.0)
+
+
+def disk_poisson(domain: MeshRegion) -> Problem:
+    """−Δu = 1 on the unit disk, u = 0 on its circle: u = (1 − r²)/4."""
+    terms = [Term("pde", domain, lambda f: f.u_xx + f.u_yy + 1.0), Term("boundary", domain.boundary, lambda f: f.u)]
+    reference = AnalyticReference(("x", "y"), lambda x, y: {"u": (1 - x**2 - y**2) / 4})
+    return Problem("disk", ("x", "y"), ("u",), domain, terms, reference)
+
+
+def test_a_mesh_domain_trains_and_exports_its_cells(tmp_path):
+    domain = MeshRegion.from_gmsh(Ball([0.0, 0.0], 1.0), size=0.25)
+    result = pinn.solve(disk_poisson(domain), steps=5, batch=32, progress=False, **SMALL)
+    written = export(result, tmp_path, png=True)
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        "fields.vtu", "png/u.png", "png/u_ref.png", "png/u_error.png", "png/residual_pde.png"
+    ]  # fmt: skip
+    grid = pv.read(tmp_path / "fields.vtu")
+    assert set(grid.point_data.keys()) == {"u", "u_ref", "u_error", "residual_pde"}
+    np.testing.assert_array_equal(grid.points[:, :2], domain.points)
+    np.testing.assert_array_equal(grid.cells_dict[pv.CellType.TRIANGLE], domain.cells)
+    points = as_points(grid, None, 2)
+    np.testing.assert_allclose(grid["u"], result.predict(points)["u"].double().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(grid["u_ref"], (1 - points.square().sum(dim=1)).numpy() / 4, atol=1e-15)
+    image = np.asarray(Image.open(tmp_path / "png" / "u_ref.png").convert("RGB"), dtype=float)
+    assert image.std() > 5
+    maps = pinn.plot.plot_result(result, tmp_path / "plots")  # pinn plot: field maps blank outside the mesh
+    assert sorted(p.name for p in maps) == ["history.png", "u.png"]
+
+
+def test_a_space_time_mesh_domain_exports_tetrahedra_per_time_and_slices_them(tmp_path):
+    pv.Cube().triangulate().save(tmp_path / "cube.stl")
+    space = MeshRegion.from_stl(tmp_path / "cube.stl", size=0.4)
+    domain = SpaceTime(space, TimeInterval(0.0, 1.0))
+    terms = [
+        Term("pde", domain, lambda f: f.u_t - 0.1 * f.laplacian("u", "xyz")),
+        Term("boundary", domain.boundary, lambda f: f.u),
+        Term("initial", domain.initial, lambda f: f.u - 1.0),
+    ]
+    problem = Problem("heat_stl", ("x", "y", "z", "t"), ("u",), domain, terms)
+    result = pinn.solve(problem, steps=5, batch=32, progress=False, **SMALL)
+    written = export(result, tmp_path / "vtk", times=[0.0, 1.0], png=True)
+    assert [p.name for p in written[:3]] == ["fields_000.vtu", "fields_001.vtu", "fields.pvd"]
+    assert sorted(p.name for p in written[3:]) == [
+        "residual_pde_000.png",
+        "residual_pde_001.png",
+        "u_000.png",
+        "u_001.png",
+    ]
+    grid = pv.read(tmp_path / "vtk" / "fields_001.vtu")
+    np.testing.assert_array_equal(grid.cells_dict[pv.CellType.TETRA], space.cells)
+    assert set(grid.point_data.keys()) == {"u", "residual_pde"} and grid.field_data["TimeValue"][0] == 1.0
+    predicted = result.predict(as_points(grid, 1.0, 3))["u"].double().numpy()
+    np.testing.assert_allclose(grid["u"], predicted, rtol=1e-6, atol=1e-7)
+    slices = dataset_planes(grid, 3, ("x", "y", "z"))
+    assert [(p.xlabel, p.ylabel, p.where) for p, _ in slices] == [("x", "y", "z = 0"), ("y", "z", "x = 0")]
+    slope = np.array([1.0, 2.0, 3.0])
+    for plane, at in slices:  # linear in each tetrahedron: a linear field is interpolated exactly (the slices pass 0)
+        assert isinstance(at, Interpolation)
+        a, b = plane.axes
+        np.testing.assert_allclose(at(grid.points @ slope), slope[a] * plane.x + slope[b] * plane.y, atol=1e-12)
+
+
+def test_other_domains_are_meshed_by_gmsh_or_by_the_grid_cells_inside_them():
+    disk = domain_mesh(Ball([0.0, 0.0], 1.0), 9)  # gmsh: cells of about one grid step (2 / 8)
+    assert np.allclose(np.linalg.norm(disk.points[disk.facets], axis=2), 1.0, atol=1e-12)
+    assert 0.2 < np.linalg.norm(np.diff(disk.points[disk.facets], axis=1), axis=2).max() <= 0.25 * 1.2
+    cut = Box([0.0, 0.0], [1.0, 1.0]).where(lambda x: x[:, 0] + x[:, 1] <= 1.5)  # gmsh cannot build it: grid cells
+    staircase = domain_mesh(cut, 5)
+    assert len(staircase.cells) == 2 * 16 - 6 and staircase.measure == pytest.approx(1 - 3 / 16)
+    interval = domain_mesh(Ball([0.0], 1.0), 5)  # 1D: segments of the grid
+    assert interval.measure == pytest.approx(2.0) and interval.cells.shape == (4, 2)
+    grid = space_mesh(Problem("line", ("x",), ("u",), Ball([0.0], 1.0), []), 5)
+    [(axis, order)] = dataset_planes(grid, 1, ("x",))
+    np.testing.assert_allclose(axis, np.linspace(-1, 1, 5))

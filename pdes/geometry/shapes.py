@@ -1,70 +1,23 @@
-"""Regions of space and space-time, each with a measure-preserving map from the unit cube.
-
-Every region has
-
-- ``dim``: the number of coordinates of its points;
-- ``cube_dim``: the number of unit-cube coordinates its map consumes;
-- ``measure``: its length, area or volume (faces of a boundary by their own measure,
-  a point by 1);
-- ``bounds``: a ``(2, dim)`` float64 tensor, lower then upper corner of a bounding box;
-- ``contains(x)``: a boolean ``(N,)`` tensor;
-- ``from_unit_cube(u) -> (x, w)``: for ``u`` uniform on ``[0, 1]^cube_dim``,
-  ``E[w f(x)]`` is the mean of ``f`` over the region. Exact maps give ``w = 1``;
-  rejection (``Difference``) gives ``w = 0`` outside and ``|box| / |region|`` inside.
-
-Boundaries are regions too and also have ``normal(x)``, the outward unit normal.
-A space-time domain ``SpaceTime(space, TimeInterval(t0, T))`` has ``.boundary``
-(the lateral boundary ``∂Ω × (t0, T]``) and ``.initial`` (the slice ``Ω × {t0}``).
-"""
+"""Boxes, balls, points, their faces and spheres, and products (space-time) of regions."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from functools import cached_property
 
 import torch
 
+from pdes.geometry.region import Boundary, Pieces, Region, ones
+
 Tensor = torch.Tensor
 
-
-class Region:
-    """Base class: see the module docstring for the contract."""
-
-    dim: int
-    cube_dim: int
-    measure: float
-
-    @property
-    def bounds(self) -> Tensor:
-        raise NotImplementedError
-
-    def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
-        raise NotImplementedError
-
-    def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
-
-    @property
-    def boundary(self) -> Region:
-        raise ValueError(f"{type(self).__name__} has no boundary region")
-
-    def normal(self, x: Tensor) -> Tensor:
-        raise ValueError(f"{type(self).__name__} is not a boundary: it has no normal")
-
-    def _check_cube(self, u: Tensor) -> None:
-        if u.ndim != 2 or u.shape[1] != self.cube_dim:
-            raise ValueError(
-                f"{type(self).__name__}.from_unit_cube expects (N, {self.cube_dim}) points, got shape {tuple(u.shape)}"
-            )
-
-
-def _ones(u: Tensor) -> Tensor:
-    return torch.ones(u.shape[0], dtype=u.dtype, device=u.device)
+FACE_NAMES = (("left", "right"), ("bottom", "top"), ("back", "front"))
+"""Names of a box's faces on axes 0, 1, 2, low side then high side; axis k ≥ 3: ``x{k}_low``, ``x{k}_high``."""
 
 
 class Point(Region):
-    """A single point; its measure is 1 (counting measure)."""
+    """A single point; its measure is 1 (counting measure). With ``normal`` it is a boundary point."""
 
     def __init__(self, coordinates: Sequence[float], normal: Sequence[float] | None = None):
         self.coordinates = [float(c) for c in coordinates]
@@ -72,6 +25,7 @@ class Point(Region):
         self.cube_dim = 0
         self.measure = 1.0
         self._normal = None if normal is None else [float(n) for n in normal]
+        self.has_normal = normal is not None
 
     @property
     def bounds(self) -> Tensor:
@@ -85,7 +39,7 @@ class Point(Region):
     def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
         self._check_cube(u)
         c = torch.tensor(self.coordinates, dtype=u.dtype, device=u.device)
-        return c.expand(u.shape[0], self.dim).clone(), _ones(u)
+        return c.expand(u.shape[0], self.dim).clone(), ones(u)
 
     def normal(self, x: Tensor) -> Tensor:
         if self._normal is None:
@@ -93,9 +47,35 @@ class Point(Region):
         n = torch.tensor(self._normal, dtype=x.dtype, device=x.device)
         return n.expand(x.shape[0], self.dim).clone()
 
+    def flipped(self) -> Point:
+        if self._normal is None:
+            return super().flipped()
+        return Point(self.coordinates, [-n for n in self._normal])
+
+    def where(self, predicate) -> Region:
+        """The point itself where ``predicate`` holds there, else an empty region (measure 0): exact."""
+        x = torch.tensor([self.coordinates], dtype=torch.float64)
+        return self if bool(predicate(x)[0]) else Empty(self.dim)
+
+
+class Empty(Region):
+    """The empty set, which ``where`` gives where a predicate never holds (it is left out of unions)."""
+
+    cube_dim = 0
+    measure = 0.0
+    has_normal = True
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
 
 class Box(Region):
-    """The axis-aligned box ``[lo_0, hi_0] × … × [lo_{d-1}, hi_{d-1}]``; x = lo + (hi − lo)·u."""
+    """The axis-aligned box ``[lo_0, hi_0] × … × [lo_{d-1}, hi_{d-1}]``; x = lo + (hi − lo)·u.
+
+    Its boundary's parts are its faces, named by ``FACE_NAMES`` (1D: the end points ``left``,
+    ``right``; 2D: ``left``, ``right``, ``bottom``, ``top``; 3D also ``back``, ``front``, z low
+    and high), in that order.
+    """
 
     def __init__(self, lower: Sequence[float], upper: Sequence[float]):
         if not all(isinstance(corner, Iterable) and not isinstance(corner, str) for corner in (lower, upper)):
@@ -126,11 +106,20 @@ class Box(Region):
     def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
         self._check_cube(u)
         lo, hi = self.bounds.to(u)
-        return lo + (hi - lo) * u, _ones(u)
+        return lo + (hi - lo) * u, ones(u)
 
-    @property
-    def boundary(self) -> Union:
-        return Union([face for axis in range(self.dim) for face in _faces(self, axis)])
+    @cached_property
+    def boundary(self) -> Boundary:
+        faces = {}
+        for axis in range(self.dim):
+            low, high = face_names(axis)
+            faces[low], faces[high] = _faces(self, axis)
+        return Boundary(faces)
+
+
+def face_names(axis: int) -> tuple[str, str]:
+    """The names of a box's low and high faces on ``axis`` (``FACE_NAMES``)."""
+    return FACE_NAMES[axis] if axis < len(FACE_NAMES) else (f"x{axis}_low", f"x{axis}_high")
 
 
 def Interval(a: float, b: float) -> Box:
@@ -140,8 +129,17 @@ def Interval(a: float, b: float) -> Box:
     return Box([a], [b])
 
 
+def Rectangle(lower: Sequence[float], upper: Sequence[float]) -> Box:
+    """The rectangle ``[x0, x1] × [y0, y1]`` as a two-dimensional Box: ``Rectangle([x0, y0], [x1, y1])``."""
+    if len(lower) != 2 or len(upper) != 2:
+        raise ValueError(f"Rectangle needs 2D corners, got {list(lower)}, {list(upper)}")
+    return Box(lower, upper)
+
+
 class Face(Region):
     """The face ``x_axis = lo_axis`` (side −1) or ``hi_axis`` (side +1) of a box."""
+
+    has_normal = True
 
     def __init__(self, box: Box, axis: int, side: int):
         self.box, self.axis, self.side = box, axis, side
@@ -173,6 +171,14 @@ class Face(Region):
         n[:, self.axis] = float(self.side)
         return n
 
+    def where(self, predicate) -> Region:
+        """Exact for the edge of a rectangle (a Segment's ``where``), by rejection in 3D and more."""
+        if self.dim == 2:
+            from pdes.geometry.planar import as_curves
+
+            return as_curves(self)[0].where(predicate)
+        return super().where(predicate)
+
 
 def _faces(box: Box, axis: int) -> list[Region]:
     if box.dim == 1:
@@ -185,7 +191,8 @@ class Ball(Region):
 
     Exact maps: polar ``(r√u₀, 2πu₁)`` in 2D, ``(r u₀^{1/3}, cos θ = 1 − 2u₁, φ = 2πu₂)``
     in 3D; in other dimensions the radius ``r u₀^{1/d}`` and a direction from
-    ``d`` Gaussian coordinates (so ``cube_dim = d + 1``).
+    ``d`` Gaussian coordinates (so ``cube_dim = d + 1``). Its boundary has one part,
+    ``circle`` in 2D, ``sphere`` otherwise (in 1D the two end points).
     """
 
     def __init__(self, center: Sequence[float], radius: float):
@@ -210,14 +217,24 @@ class Ball(Region):
         self._check_cube(u)
         c = torch.tensor(self.center, dtype=u.dtype, device=u.device)
         if self.dim == 1:
-            return c + self.radius * (2 * u - 1), _ones(u)
+            return c + self.radius * (2 * u - 1), ones(u)
         radius = self.radius * u[:, 0:1] ** (1.0 / self.dim)
         direction = _sphere_direction(self.dim, u[:, 1:])
-        return c + radius * direction, _ones(u)
+        return c + radius * direction, ones(u)
 
-    @property
-    def boundary(self) -> Sphere:
-        return Sphere(self.center, self.radius)
+    @cached_property
+    def boundary(self) -> Boundary:
+        if self.dim == 1:
+            (c,), r = self.center, self.radius
+            return Boundary({"sphere": Pieces([Point([c - r], [-1.0]), Point([c + r], [1.0])])})
+        return Boundary({"circle" if self.dim == 2 else "sphere": Sphere(self.center, self.radius)})
+
+
+def Disk(center: Sequence[float], radius: float) -> Ball:
+    """The disk ``|x − c| ≤ r`` in the plane as a two-dimensional Ball (boundary part ``circle``)."""
+    if len(center) != 2:
+        raise ValueError(f"Disk needs a 2D center, got {list(center)}")
+    return Ball(center, radius)
 
 
 def _cube_around(center: Sequence[float], radius: float) -> Tensor:
@@ -246,7 +263,9 @@ def _sphere_cube_dim(dim: int) -> int:
 
 
 class Sphere(Region):
-    """The sphere ``|x − c| = r`` (boundary of a Ball), outward normal ``(x − c)/r``."""
+    """The sphere ``|x − c| = r`` (boundary of a Ball), outward normal ``(x − c)/r`` (``inward``: its opposite)."""
+
+    has_normal = True
 
     def __init__(self, center: Sequence[float], radius: float, inward: bool = False):
         self.center = [float(c) for c in center]
@@ -270,7 +289,7 @@ class Sphere(Region):
     def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
         self._check_cube(u)
         c = torch.tensor(self.center, dtype=u.dtype, device=u.device)
-        return c + self.radius * _sphere_direction(self.dim, u), _ones(u)
+        return c + self.radius * _sphere_direction(self.dim, u), ones(u)
 
     def normal(self, x: Tensor) -> Tensor:
         c = torch.tensor(self.center, dtype=x.dtype, device=x.device)
@@ -281,137 +300,13 @@ class Sphere(Region):
         """The same sphere with the opposite normal (a hole's boundary seen from outside it)."""
         return Sphere(self.center, self.radius, inward=not self.inward)
 
+    def where(self, predicate) -> Region:
+        """Exact on a circle (an Arc's ``where``), by rejection in 3D and more."""
+        if self.dim == 2:
+            from pdes.geometry.planar import as_curves
 
-class Union(Region):
-    """A disjoint union of pieces of equal ``dim``, each chosen with probability ∝ its measure.
-
-    The first unit-cube coordinate picks the piece (so stratified and QMC rules
-    stratify across pieces), the next ``cube_dim − 1`` place the point in it.
-    """
-
-    def __init__(self, pieces: Sequence[Region]):
-        self.pieces = list(pieces)
-        if not self.pieces or len({p.dim for p in self.pieces}) != 1:
-            raise ValueError("a Union needs one or more pieces of the same dimension")
-        self.dim = self.pieces[0].dim
-        self.cube_dim = 1 + max(p.cube_dim for p in self.pieces)
-        self.measure = sum(p.measure for p in self.pieces)
-        self._edges = torch.tensor(
-            [0.0] + list(accumulate([p.measure / self.measure for p in self.pieces])),
-            dtype=torch.float64,
-        )
-        self._edges[-1] = 1.0
-
-    @property
-    def bounds(self) -> Tensor:
-        b = torch.stack([p.bounds for p in self.pieces])
-        return torch.stack([b[:, 0].min(dim=0).values, b[:, 1].max(dim=0).values])
-
-    def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
-        inside = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for p in self.pieces:
-            inside |= p.contains(x, tol)
-        return inside
-
-    def piece_index(self, u0: Tensor) -> Tensor:
-        """Index of the piece that unit-cube coordinate ``u0`` selects."""
-        edges = self._edges.to(u0)[1:-1].contiguous()
-        return torch.bucketize(u0.contiguous(), edges, right=True)
-
-    def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
-        self._check_cube(u)
-        index = self.piece_index(u[:, 0])
-        x = torch.empty(u.shape[0], self.dim, dtype=u.dtype, device=u.device)
-        w = torch.empty(u.shape[0], dtype=u.dtype, device=u.device)
-        for k, piece in enumerate(self.pieces):
-            rows = index == k
-            xk, wk = piece.from_unit_cube(u[rows, 1 : 1 + piece.cube_dim])
-            x[rows], w[rows] = xk, wk
-        return x, w
-
-    def normal(self, x: Tensor) -> Tensor:
-        n = torch.full_like(x, float("nan"))
-        for piece in self.pieces:
-            on = piece.contains(x, 1e-6) & n[:, 0].isnan()
-            if on.any():
-                n[on] = piece.normal(x[on])
-        return n
-
-
-class Difference(Region):
-    """``base`` minus holes (balls or boxes) that lie strictly inside it.
-
-    Sampling is by rejection: a point of ``base`` inside a hole gets weight 0 and
-    every other point ``|base| / |region|``, so ``E[w f(x)]`` is the region mean.
-    """
-
-    def __init__(self, base: Region, holes: Sequence[Region]):
-        self.base = base
-        self.holes = list(holes)
-        for hole in self.holes:
-            lo, hi = hole.bounds
-            if hole.dim != base.dim or not base.contains(torch.stack([lo, hi])).all():
-                raise ValueError(f"a hole must lie inside the base region: {type(hole).__name__} does not")
-        self.dim = base.dim
-        self.cube_dim = base.cube_dim
-        self.measure = base.measure - sum(h.measure for h in self.holes)
-        if self.measure <= 0:
-            raise ValueError("the holes of a Difference cover its base region")
-
-    @property
-    def bounds(self) -> Tensor:
-        return self.base.bounds
-
-    def _in_hole(self, x: Tensor, tol: float) -> Tensor:
-        inside = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        for hole in self.holes:
-            inside |= hole.contains(x, tol)
-        return inside
-
-    def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
-        return self.base.contains(x, tol) & ~self._in_hole(x, -tol)
-
-    def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
-        self._check_cube(u)
-        x, w = self.base.from_unit_cube(u)
-        keep = ~self._in_hole(x, 0.0)
-        return x, w * keep.to(w.dtype) * (self.base.measure / self.measure)
-
-    @property
-    def boundary(self) -> Union:
-        outer = self.base.boundary
-        outer_pieces = outer.pieces if isinstance(outer, Union) else [outer]
-        return Union(outer_pieces + [_hole_boundary(h) for h in self.holes])
-
-
-def _hole_boundary(hole: Region) -> Region:
-    """The boundary of a hole with normals pointing into the hole (out of the region)."""
-    if isinstance(hole, Ball):
-        return hole.boundary.flipped()
-    if isinstance(hole, Box):
-        return Union([_FlippedNormal(face) for face in hole.boundary.pieces])
-    raise ValueError(f"holes must be Ball or Box, got {type(hole).__name__}")
-
-
-class _FlippedNormal(Region):
-    """A boundary piece with its normal reversed."""
-
-    def __init__(self, piece: Region):
-        self.piece = piece
-        self.dim, self.cube_dim, self.measure = piece.dim, piece.cube_dim, piece.measure
-
-    @property
-    def bounds(self) -> Tensor:
-        return self.piece.bounds
-
-    def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
-        return self.piece.contains(x, tol)
-
-    def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
-        return self.piece.from_unit_cube(u)
-
-    def normal(self, x: Tensor) -> Tensor:
-        return -self.piece.normal(x)
+            return as_curves(self)[0].where(predicate)
+        return super().where(predicate)
 
 
 class TimeInterval(Box):
@@ -432,6 +327,8 @@ class Product(Region):
         self.dim = first.dim + second.dim
         self.cube_dim = first.cube_dim + second.cube_dim
         self.measure = first.measure * second.measure
+        self.measure_error = first.measure_error * second.measure
+        self.has_normal = first.has_normal
 
     @property
     def bounds(self) -> Tensor:
@@ -453,6 +350,9 @@ class Product(Region):
         d = self.first.dim
         return torch.cat([self.first.normal(x[:, :d]), torch.zeros_like(x[:, d:])], dim=1)
 
+    def flipped(self) -> Product:
+        return Product(self.first.flipped(), self.second)
+
 
 class SpaceTime(Product):
     """``Ω × [t0, T]``: time is the last coordinate."""
@@ -466,10 +366,10 @@ class SpaceTime(Product):
         super().__init__(space, time)
         self.space, self.time = space, time
 
-    @property
-    def boundary(self) -> Product:
-        """The lateral boundary ``∂Ω × [t0, T]``."""
-        return Product(self.space.boundary, self.time)
+    @cached_property
+    def boundary(self) -> Boundary:
+        """The lateral boundary ``∂Ω × [t0, T]``, with the parts (and names) of ``∂Ω`` times the interval."""
+        return Boundary({name: Product(part, self.time) for name, part in self.space.boundary.parts.items()})
 
     @property
     def initial(self) -> Product:
