@@ -30,7 +30,7 @@ import torch
 
 from pdes import closed_forms
 from pdes.fem import references
-from pdes.geometry import Box, Face, Point, Product, Region, SpaceTime, TimeInterval, Union
+from pdes.geometry import Box, Point, Product, Region, SpaceTime, TimeInterval
 from pdes.problem import Problem, Term, check_positive
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
@@ -160,10 +160,9 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
             v_x = lam**2 / (2 * math.pi) * torch.exp(lam * x) * torch.sin(2 * math.pi * y)
             return -closed_forms.kovasznay(x, y, re)[2] + nu * u_x, nu * v_x
 
-        faces = box.boundary.pieces
-        inflow = [face for face in faces if not (face.axis == 0 and face.side > 0)]
-        terms += prescribed_velocity("boundary", Union(inflow), velocity)
-        terms += traction("outflow", Face(box, 0, 1), nu, exact_traction)
+        sides = box.boundary
+        terms += prescribed_velocity("boundary", sides["left"] | sides["bottom"] | sides["top"], velocity)
+        terms += traction("outflow", sides["right"], nu, exact_traction)
     else:
         gauge_value = float(closed_forms.kovasznay(*KOVASZNAY_GAUGE, re)[2])
         terms.append(point_gauge(KOVASZNAY_GAUGE, gauge_value))
@@ -222,13 +221,13 @@ def cavity(
     terms.append(point_gauge(CAVITY_GAUGE, 0.0))
     transform = None
     if constraints == "soft":
-        left, right, bottom, top = box.boundary.pieces
-        terms += no_slip("wall", Union([left, right, bottom]), boundary_weight)
+        sides = box.boundary
+        terms += no_slip("wall", sides["left"] | sides["right"] | sides["bottom"], boundary_weight)
 
         def lid_velocity(x, y):
             return closed_forms.lid_velocity(lid, x), 0.0 * x
 
-        terms += prescribed_velocity("lid", top, lid_velocity, boundary_weight)
+        terms += prescribed_velocity("lid", sides["top"], lid_velocity, boundary_weight)
     else:
 
         def walls(x, y):
