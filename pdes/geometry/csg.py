@@ -185,6 +185,15 @@ class _CSG(Region):
         self._check_cube(u)
         return self._map.from_unit_cube(u)
 
+    def gauss_points(self, degree: int) -> tuple[Tensor, Tensor]:
+        """The per-triangle rule exact for polynomials of ``degree``, for a result of polygons and boxes."""
+        if self.triangles is None:
+            raise ValueError(
+                f"gauss needs a region cut into exact cells; this {type(self).__name__} of curved pieces is "
+                "sampled by rejection: use another sampler, or mesh it (pdes.meshes.MeshRegion.from_gmsh)"
+            )
+        return self.triangles.gauss_points(degree)
+
     def _measure(self) -> tuple[float, float]:
         """The measure and its standard error: a closed form, from the exact plane boundary, or an estimate."""
         closed = self._closed_form_measure()

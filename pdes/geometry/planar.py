@@ -507,6 +507,14 @@ class Triangles(Region):
         x = (1 - root) * corners[:, 0] + root * (1 - u[:, 2:3]) * corners[:, 1] + root * u[:, 2:3] * corners[:, 2]
         return x, ones(u)
 
+    def gauss_points(self, degree: int) -> tuple[Tensor, Tensor]:
+        """Points and weights (summing to 1) exact for polynomials of ``degree`` on every triangle
+        (the per-cell rule of ``pdes.meshes.Simplices``): what ``sampler="gauss"`` uses."""
+        from pdes.meshes.simplices import Simplices  # pdes.meshes builds on this package
+
+        corners = self.triangles.reshape(-1, 2)
+        return Simplices(corners, np.arange(len(corners)).reshape(-1, 3)).gauss_points(degree)
+
 
 class Polygon(Region):
     """A simple polygon (module docstring): ``Polygon([(0, 0), (1, 0), (1, 1), (0, 1)], names=None)``.
@@ -553,6 +561,10 @@ class Polygon(Region):
     def from_unit_cube(self, u: Tensor) -> tuple[Tensor, Tensor]:
         self._check_cube(u)
         return self.triangles.from_unit_cube(u)
+
+    def gauss_points(self, degree: int) -> tuple[Tensor, Tensor]:
+        """The per-triangle rule exact for polynomials of ``degree`` (``Triangles.gauss_points``)."""
+        return self.triangles.gauss_points(degree)
 
     def edges(self) -> list[Segment]:
         """The edges as Segments in vertex order, each with its outward unit normal."""
