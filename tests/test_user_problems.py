@@ -125,3 +125,35 @@ def test_a_run_file_naming_any_callable_runs_nothing(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="'os:system', which you have not run here"):
         pinn.load(tmp_path)
     assert not marker.exists()
+
+
+BAD_GEOMETRY = """
+from pdes.geometry import Box, Difference, Polygon
+
+
+def bowtie():
+    return Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+
+
+def unknown_part():
+    return Box([0, 0], [1, 1]).boundary["inlet"]
+
+
+def covered():
+    return Difference(Box([0, 0], [1, 1]), [Box([-1, -1], [2, 2])])
+"""
+
+
+@pytest.mark.parametrize(
+    "factory,message",
+    [
+        ("bowtie", "self-intersect"),
+        ("unknown_part", "valid names: left, right, bottom, top"),
+        ("covered", "cover"),
+    ],
+)
+def test_bad_geometry_in_a_problem_file_is_one_line_on_the_command_line(tmp_path, capsys, factory, message):
+    path = tmp_path / "bad_geometry.py"
+    path.write_text(BAD_GEOMETRY)
+    one_line_error(capsys, ["solve", f"{path}:{factory}", "--out", str(tmp_path / "x")], message)
+    assert not (tmp_path / "x").exists()
