@@ -304,9 +304,9 @@ def test_gauss_refuses_a_one_dimensional_curved_map():
 
 
 def test_gauss_refuses_rejection_weights_even_when_the_hole_is_negligible():
-    """A hole of area ``π 10^-12`` leaves the volume check satisfied, but weights ``|box|/|region| ≠ 1`` remain."""
+    """A hole of area ``π 10^-12`` is still a curved piece sampled by rejection: no exact cells, refused."""
     region = Difference(Box([0.0, 0.0], [1.0, 1.0]), [Ball([0.5, 0.5], 1e-6)])
-    with pytest.raises(ValueError, match="Difference has a curved map or rejection weights"):
+    with pytest.raises(ValueError, match="gauss needs a region cut into exact cells; this Difference of curved"):
         Gauss().draw(region, 9, seeded())
 
 
