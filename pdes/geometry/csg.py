@@ -174,6 +174,14 @@ class _CSG(Region):
             self._map = self._rejection_map(self.measure)
         self.cube_dim = self._map.cube_dim
 
+    def _contributions(self) -> list[tuple[str, Region, int]]:
+        """Every boundary part of every piece, named ``region{i}.{name}`` (a Difference names its own)."""
+        return [
+            (f"region{i}.{name}", part, i)
+            for i, r in enumerate(self.regions)
+            for name, part in r.boundary.parts.items()
+        ]
+
     @property
     def bounds(self) -> Tensor:
         return union_bounds(self.regions)
@@ -443,13 +451,6 @@ class Intersection(_CSG):
     def _member(self, x: Tensor, tol: float) -> Tensor:
         return _all_contain(self.regions, x, tol)
 
-    def _contributions(self) -> list[tuple[str, Region, int]]:
-        return [
-            (f"region{i}.{name}", part, i)
-            for i, r in enumerate(self.regions)
-            for name, part in r.boundary.parts.items()
-        ]
-
     def _combine_convex(self, convex: list[list[np.ndarray]]) -> list[np.ndarray]:
         result = convex[0]
         for pieces in convex[1:]:
@@ -532,13 +533,6 @@ class Union(_CSG):
 
     def _member(self, x: Tensor, tol: float) -> Tensor:
         return _any_contains(self.regions, x, tol)
-
-    def _contributions(self) -> list[tuple[str, Region, int]]:
-        return [
-            (f"region{i}.{name}", part, i)
-            for i, r in enumerate(self.regions)
-            for name, part in r.boundary.parts.items()
-        ]
 
     def _combine_convex(self, convex: list[list[np.ndarray]]) -> list[np.ndarray]:
         result = convex[0]
