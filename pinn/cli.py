@@ -349,10 +349,8 @@ def add_problem_option(parser: argparse.ArgumentParser) -> None:
 def loaded(args: argparse.Namespace):
     """The run in ``args.directory`` as a Result, its problem from ``--problem`` when given."""
     import pinn
-    from pinn.loading import problem_named
 
-    problem = problem_named(args.directory, args.problem) if args.problem is not None else None
-    return pinn.load(args.directory, problem=problem)
+    return pinn.load(args.directory, source=args.problem)
 
 
 def add_plot_options(plot: argparse.ArgumentParser) -> None:

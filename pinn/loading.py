@@ -15,9 +15,13 @@ from pinn.solver import Result
 from pinn.state import build_model
 
 
-def problem_of_run(run: dict, directory: str | Path) -> Problem:
-    """The problem a run file names: a registered one, or a user's whose source (``pdes.user``) this
-    user has run before, unchanged since; anything else is refused with the way to pass it."""
+def problem_of_run(run: dict, directory: str | Path, source: str | None = None) -> Problem:
+    """The problem a run file names, built with its parameters: ``source`` when the caller names it
+    (a registered name or ``file.py:factory``, run because the caller asked), else a registered
+    one, or a user's whose recorded source (``pdes.user``) this user has run before, unchanged
+    since; anything else is refused with the way to pass it."""
+    if source is not None:
+        return pdes.get(source, **run["params"])
     source = run["source"]
     if source is None and run["problem"] in pdes.names():
         return pdes.get(run["problem"], **run["params"])
@@ -30,22 +34,19 @@ def problem_of_run(run: dict, directory: str | Path) -> Problem:
         raise ValueError(
             f"the run in '{directory}' is of the problem from '{source}', which you have not run here "
             "(or which changed since): running it runs its code; pass it yourself if you trust it "
-            f"(pinn.load(DIR, problem=pdes.get('{source}', ...)), or --problem {source} on the command line)"
+            f"(pinn.load(DIR, source='{source}'), or --problem {source} on the command line)"
         )
     return pdes.get(source, **run["params"])
 
 
-def problem_named(directory: str | Path, source: str) -> Problem:
-    """The problem ``source`` (a registered name or ``file.py:factory``) built with the parameters of the
-    run in ``directory``: how the command line's ``--problem`` passes a user's problem to a run."""
-    return pdes.get(source, **io.load_run(Path(directory) / "run.h5")["params"])
-
-
-def load(directory: str | Path, problem: Problem | None = None, model: nn.Module | None = None) -> Result:
-    """The run in ``directory``; ``problem`` is needed only for problems not in the registry, and
-    ``model`` (an instance of the same class) for a run of a user's network."""
+def load(
+    directory: str | Path, problem: Problem | None = None, model: nn.Module | None = None, source: str | None = None
+) -> Result:
+    """The run in ``directory``; ``problem`` (or ``source``, where its factory is, ``pdes.user``) is needed
+    only for problems not in the registry whose source this user has not run, and ``model`` (an
+    instance of the same class) for a run of a user's network."""
     run = io.load_run(Path(directory) / "run.h5")
-    problem = problem if problem is not None else problem_of_run(run, directory)
+    problem = problem if problem is not None else problem_of_run(run, directory, source)
     if problem.name != run["problem"] or io.recorded_params(problem.params) != run["params"]:
         raise ValueError(
             f"the run in '{directory}' is of {run['problem']} {run['params']}, "

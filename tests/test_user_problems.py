@@ -104,6 +104,7 @@ def test_a_source_this_user_never_ran_is_not_run_from_a_run_file(problem_file, t
     problem_file.write_text(problem_file.read_text() + "\n# changed\n")
     with pytest.raises(ValueError, match="or which changed since"):
         pinn.load(out)
+    assert pinn.load(out, source=f"{problem_file}:problem").problem.name == "sine"  # named by the caller
 
 
 def test_a_run_file_naming_any_callable_runs_nothing(tmp_path, monkeypatch):
