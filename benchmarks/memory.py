@@ -66,7 +66,7 @@ def rules_storage_mb(problem, config: Config) -> float:
     """MiB of the tensors the run's rules hold after one draw (a pool: its points, weights and permutation)."""
     import torch
 
-    from pinn.state import unique_rules
+    from pinn.state import first_of_each
     from pinn.step import next_batches, setup
 
     run, state = setup(problem, config)
@@ -81,7 +81,7 @@ def rules_storage_mb(problem, config: Config) -> float:
             return sum(nbytes(v) for v in value)
         return 0
 
-    return sum(nbytes(rule.state_dict()) for rule in unique_rules(state.rules).values()) / 2**20
+    return sum(nbytes(rule.state_dict()) for rule in first_of_each(state.rules).values()) / 2**20
 
 
 def measure(settings: dict) -> dict:

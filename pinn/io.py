@@ -33,7 +33,7 @@ import torch
 from pdes.files import atomic_write  # the project's one atomic writer, used here and by pinn.vtk, pinn.studies
 from pdes.reference_cache import checksum
 from pinn import tree
-from pinn.state import batches_state, unique_rules
+from pinn.state import batches_state, first_of_each
 
 FORMAT = "pinn-run-2"
 PICKLE_FORMAT = "pinn-run-1"
@@ -247,7 +247,7 @@ def converted_state(state: dict) -> dict:
         batches = part["lbfgs_batches"]
         return {
             **part,
-            "rules": {name: rule.state_dict() for name, rule in unique_rules(part["rules"]).items()},
+            "rules": {name: rule.state_dict() for name, rule in first_of_each(part["rules"]).items()},
             "lbfgs_batches": None if batches is None else batches_state(batches),
         }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from pinn.transformed import Transformed
 from samplers.quadrature import Quadrature, Rule
 
 Tensor = torch.Tensor
+T = TypeVar("T")
 
 LBFGS_STREAM, STATISTICS_STREAM = "<lbfgs>", "<statistics>"
 """Names of the two streams besides the terms' own."""
@@ -102,30 +104,29 @@ def moved(batches: dict[str, Quadrature], device: torch.device, dtype: torch.dty
     return {name: copies[id(q)] for name, q in batches.items()}
 
 
-def unique_rules(rules: dict[str, Rule]) -> dict[str, Rule]:
-    """Each rule instance once, under the first term it serves (terms of a group share one)."""
-    seen: dict[int, str] = {}
-    for name, rule in rules.items():
-        seen.setdefault(id(rule), name)
-    return {name: rules[name] for name in seen.values()}
+def first_of_each(values: dict[str, T]) -> dict[str, T]:
+    """Each object of ``values`` once, under the first name it has (terms of a group share a rule and a batch)."""
+    first: dict[int, str] = {}
+    for name, value in values.items():
+        first.setdefault(id(value), name)
+    return {name: values[name] for name in first.values()}
 
 
 def batches_state(batches: dict[str, Quadrature]) -> dict:
-    """``{"quadratures": [...], "terms": {term: index}}``: each quadrature once, on the CPU (terms that
-    shared one still share it)."""
-    index: dict[int, int] = {}
-    quadratures = []
-    for q in batches.values():
-        if id(q) not in index:
-            index[id(q)] = len(quadratures)
-            quadratures.append(q.to("cpu", q.points.dtype).as_dict())
-    return {"quadratures": quadratures, "terms": {name: index[id(q)] for name, q in batches.items()}}
+    """``{"quadratures": {owner: q}, "terms": {term: owner}}``: each quadrature once, on the CPU, under the
+    first term it serves (``first_of_each``), so that terms which shared one still share it."""
+    owners = first_of_each(batches)
+    owner_of = {id(q): name for name, q in owners.items()}
+    return {
+        "quadratures": {name: q.to("cpu", q.points.dtype).as_dict() for name, q in owners.items()},
+        "terms": {name: owner_of[id(q)] for name, q in batches.items()},
+    }
 
 
 def batches_from_state(state: dict) -> dict[str, Quadrature]:
     """The batches of ``batches_state``."""
-    quadratures = [Quadrature(q["points"], q["weights"]) for q in state["quadratures"]]
-    return {name: quadratures[k] for name, k in state["terms"].items()}
+    quadratures = {name: Quadrature(q["points"], q["weights"]) for name, q in state["quadratures"].items()}
+    return {name: quadratures[owner] for name, owner in state["terms"].items()}
 
 
 def empty_history(problem: Problem) -> dict:
@@ -203,7 +204,7 @@ class TrainState:
         """This process's own part: its random streams, rules and L-BFGS batches (tensors on the CPU)."""
         return {
             "generators": {name: g.get_state() for name, g in self.generators.items()},
-            "rules": {name: rule.state_dict() for name, rule in unique_rules(self.rules).items()},
+            "rules": {name: rule.state_dict() for name, rule in first_of_each(self.rules).items()},
             "lbfgs_batches": None if self.lbfgs_batches is None else batches_state(self.lbfgs_batches),
         }
 
@@ -234,7 +235,7 @@ class TrainState:
         own = parts[rank]
         for name, g in self.generators.items():
             g.set_state(own["generators"][name])
-        for name, rule in unique_rules(self.rules).items():
+        for name, rule in first_of_each(self.rules).items():
             rule.load_state_dict(own["rules"][name])
         self.adam.load_state_dict(state["adam"])
         self.schedule.load_state_dict(state["schedule"])

@@ -16,7 +16,8 @@ import samplers
 from pinn import io, tree
 from pinn.cli import main
 from pinn.config import Config
-from pinn.state import batches_from_state
+from pinn.state import batches_from_state, batches_state
+from samplers.quadrature import Quadrature
 
 SETTINGS = dict(steps=40, batch=32, width=8, depth=1, eval_every=20, eval_points=64, replicates=2, seed=5)
 
@@ -214,3 +215,13 @@ def old_format_copy(directory):
         if run["report"] is not None:
             h5["report"] = json.dumps(run["report"])
     return path
+
+
+def test_a_quadrature_shared_by_terms_is_stored_once_and_comes_back_shared():
+    shared = Quadrature(torch.rand(4, 2, dtype=torch.float64), torch.full((4,), 0.25, dtype=torch.float64))
+    own = Quadrature(torch.rand(3, 2, dtype=torch.float64), torch.full((3,), 1 / 3, dtype=torch.float64))
+    text, arrays = tree.split(batches_state({"u": shared, "v": shared, "pde": own}))
+    assert len(arrays) == 4  # points and weights of two quadratures
+    back = batches_from_state(tree.join(text, arrays))
+    assert back["u"] is back["v"] and back["pde"] is not back["u"]
+    assert torch.equal(back["u"].points, shared.points) and torch.equal(back["pde"].weights, own.weights)
