@@ -37,8 +37,8 @@ PLANTS = [
     Plant(
         "`field_errors`: relative L2 error squared",
         "pinn/report.py",
-        '{"rel_l2": float(diff.norm() / ref.norm()),',
-        '{"rel_l2": float((diff.norm() / ref.norm()) ** 2),',
+        '"rel_l2": float(diff.norm() / (len(diff) ** 0.5 if zero else scale)),',
+        '"rel_l2": float((diff.norm() / (len(diff) ** 0.5 if zero else scale)) ** 2),',
         ("tests/test_report_errors.py",),
     ),
     Plant(

@@ -124,8 +124,12 @@ def trusted_sources() -> dict[str, str]:
 
 
 def trust(source: str) -> None:
-    """Record ``source`` (absolute) with the fingerprint of its file as this user's own."""
-    sources = {**trusted_sources(), source: fingerprint(source)}
+    """Record ``source`` (absolute) with the fingerprint of its file as this user's own (the list is
+    rewritten only when that changes it)."""
+    known = trusted_sources()
+    sources = {**known, source: fingerprint(source)}
+    if sources == known:
+        return
     path = cache_directory() / TRUSTED_FILE
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(sources, indent=2, sort_keys=True) + "\n"))
 

@@ -50,9 +50,13 @@ def field_errors(
         diff = prediction[name].to(ref) - ref
         if name in up_to_constant:
             diff = diff - diff.mean()
-        errors[name] = {"rel_l2": float(diff.norm() / ref.norm()), "max_abs": float(diff.abs().max())}
-        if ref.norm() == 0:
-            errors[name]["rel_l2"] = float(diff.norm() / len(diff) ** 0.5)
+        scale = ref.norm()
+        zero = bool(scale == 0)
+        errors[name] = {
+            "rel_l2": float(diff.norm() / (len(diff) ** 0.5 if zero else scale)),
+            "max_abs": float(diff.abs().max()),
+        }
+        if zero:
             errors[name]["note"] = ZERO_REFERENCE_NOTE
     return errors
 
