@@ -11,10 +11,16 @@ import inspect
 import math
 from collections.abc import Callable
 
-from pdes import heat, navier_stokes, user
+from pdes import heat, inverse, navier_stokes, user
+from pdes.data import Data, data_terms
+from pdes.inverse import synthetic_data, with_data
 from pdes.problem import Fields, Problem, Term, UnknownName
+from pdes.unknowns import Unknown, UnknownField, infer
 
-__all__ = ["Fields", "Problem", "Term", "UnknownName", "get", "names", "parameters", "register"]
+__all__ = [
+    "Data", "Fields", "Problem", "Term", "Unknown", "UnknownField", "UnknownName", "data_terms", "get", "infer",
+    "names", "parameters", "register", "synthetic_data", "with_data",
+]  # fmt: skip
 
 _REGISTRY: dict[str, Callable[..., Problem]] = {}
 
@@ -37,9 +43,17 @@ def parameters(name: str) -> dict[str, object]:
 
 def get(name: str, **params: object) -> Problem:
     """Build the registered problem ``name``, or the user's problem ``file.py:factory`` /
-    ``module:factory`` (``pdes.user.problem_from``), with keyword parameters ``params``."""
+    ``module:factory`` (``pdes.user.problem_from``), with keyword parameters ``params``; any problem also
+    takes ``data={...}`` (observations from a file) and ``infer={name: initial}`` (``pdes.inverse.applied``)."""
+    extras = {key: params.pop(key) for key in inverse.INVERSE_PARAMS if key in params}
     if user.is_source(name):
-        return user.problem_from(name, params)
+        problem = user.problem_from(name, params)
+    else:
+        problem = _registered(name, params)
+    return inverse.applied(problem, **extras) if extras else problem
+
+
+def _registered(name: str, params: dict[str, object]) -> Problem:
     valid = parameters(name)
     unknown = sorted(set(params) - set(valid))
     if unknown:
@@ -76,3 +90,6 @@ register("heat2d_varcoef", heat.heat2d_varcoef)
 register("kovasznay", navier_stokes.kovasznay)
 register("cavity", navier_stokes.cavity)
 register("taylor_green", navier_stokes.taylor_green)
+register("kovasznay_inverse", inverse.kovasznay_inverse)
+register("cavity_inverse", inverse.cavity_inverse)
+register("heat2d_varcoef_inverse", inverse.heat2d_varcoef_inverse)

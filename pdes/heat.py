@@ -31,6 +31,7 @@ def heat_problem(
     constraints: str,
     params: dict,
     defaults: dict,
+    coefficients: dict | None = None,
 ) -> Problem:
     """A heat problem with zero Dirichlet data and initial data ``initial``, imposed as ``constraints`` says."""
     if constraints not in CONSTRAINTS:
@@ -53,6 +54,7 @@ def heat_problem(
         params={**params, "constraints": constraints},
         defaults=defaults,
         transform=transform,
+        coefficients=coefficients or {},
     )
 
 
@@ -73,8 +75,8 @@ def heat1d(alpha: float = 0.4, constraints: str = "exact") -> Problem:
 
     defaults = HEAT1D_DEFAULTS[constraints] if constraints in CONSTRAINTS else {}
     return heat_problem(
-        "heat1d", domain, ("x", "t"), lambda f: f.u_t - alpha * f.u_xx, initial, solution, constraints,
-        {"alpha": alpha}, defaults,
+        "heat1d", domain, ("x", "t"), lambda f: f.u_t - f.alpha * f.u_xx, initial, solution, constraints,
+        {"alpha": alpha}, defaults, coefficients={"alpha": alpha},
     )  # fmt: skip
 
 
@@ -99,9 +101,9 @@ def heat2d(alpha: float = 0.1, constraints: str = "exact") -> Problem:
 
     defaults = HEAT2D_DEFAULTS[constraints] if constraints in CONSTRAINTS else {}
     return heat_problem(
-        "heat2d", domain, ("x", "y", "t"), lambda f: f.u_t - alpha * f.laplacian("u", "xy"),
+        "heat2d", domain, ("x", "y", "t"), lambda f: f.u_t - f.alpha * f.laplacian("u", "xy"),
         lambda x, y: modes(x, y, 0.0 * x), lambda x, y, t: {"u": modes(x, y, t)}, constraints,
-        {"alpha": alpha}, defaults,
+        {"alpha": alpha}, defaults, coefficients={"alpha": alpha},
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ import torch
 from pdes import closed_forms
 from pdes.fem import references
 from pdes.geometry import Box, Point, Product, Region, SpaceTime, TimeInterval
-from pdes.problem import Problem, Term, check_positive
+from pdes.problem import Fields, Problem, Term, check_positive
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
 
@@ -44,22 +44,49 @@ CONSTRAINTS = ("exact", "soft")
 FIELDS = ("u", "v", "p")
 
 
-def steady_equations(domain: Region, nu: float) -> list[Term]:
-    """Momentum x, momentum y and continuity of the steady equations on ``domain``."""
+Viscosity = Callable[[Fields], float | torch.Tensor] | float
+"""The viscosity: a number, or as residuals read it, ``lambda f: f.nu`` (a coefficient of the problem, known or
+unknown)."""
+
+
+def as_viscosity(nu: Viscosity) -> Callable[[Fields], float | torch.Tensor]:
+    """``nu`` as a function of the fields (a number ``ν`` becomes ``lambda f: ν``)."""
+    return nu if callable(nu) else lambda f: nu
+
+
+def steady_equations(domain: Region, nu: Viscosity) -> list[Term]:
+    """Momentum x, momentum y and continuity of the steady equations on ``domain``, viscosity ``nu``."""
+    nu = as_viscosity(nu)
     return [
-        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu * f.laplacian("u", "xy")),
-        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu * f.laplacian("v", "xy")),
+        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy")),
+        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy")),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
 
 
-def unsteady_equations(domain: Region, nu: float) -> list[Term]:
-    """Momentum x, momentum y and continuity of the unsteady equations on the space-time ``domain``."""
+def unsteady_equations(domain: Region, nu: Viscosity) -> list[Term]:
+    """Momentum x, momentum y and continuity of the unsteady equations on the space-time ``domain``, viscosity
+    ``nu``."""
+    nu = as_viscosity(nu)
     return [
-        Term("momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu * f.laplacian("u", "xy")),
-        Term("momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu * f.laplacian("v", "xy")),
+        Term(
+            "momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy")
+        ),
+        Term(
+            "momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy")
+        ),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
+
+
+def viscosity(f: Fields) -> float | torch.Tensor:
+    """``f.nu``: the viscosity coefficient of kovasznay and taylor_green."""
+    return f.nu
+
+
+def inverse_reynolds(f: Fields) -> float | torch.Tensor:
+    """``1 / f.re``: the cavity's viscosity from its Reynolds number coefficient."""
+    return 1 / f.re
 
 
 def prescribed_velocity(name: str, region: Region, velocity: Velocity, weight: float = 1.0) -> list[Term]:
@@ -83,17 +110,19 @@ def no_slip(name: str, region: Region, weight: float = 1.0) -> list[Term]:
     return [Term(f"{name}_u", region, lambda f: f.u, weight), Term(f"{name}_v", region, lambda f: f.v, weight)]
 
 
-def traction(name: str, region: Region, nu: float, data: Velocity | None = None) -> list[Term]:
-    """The do-nothing condition ``−p n + ν ∂u/∂n = h`` on an outflow boundary: Terms ``<name>_x``, ``<name>_y``.
+def traction(name: str, region: Region, nu: Viscosity, data: Velocity | None = None) -> list[Term]:
+    """The do-nothing condition ``−p n + ν ∂u/∂n = h`` on an outflow boundary: Terms ``<name>_x``, ``<name>_y``;
+    viscosity ``nu``.
 
     ``data(x, y[, t]) -> (h_x, h_y)``; without it the outflow is traction-free (``h = 0``).
     """
+    nu = as_viscosity(nu)
 
     def component(k: int) -> Callable:
         def residual(f):
             n_x, n_y = f.n_x, f.n_y
             normal_derivative = f.u_x * n_x + f.u_y * n_y if k == 0 else f.v_x * n_x + f.v_y * n_y
-            r = -f.p * (n_x if k == 0 else n_y) + nu * normal_derivative
+            r = -f.p * (n_x if k == 0 else n_y) + nu(f) * normal_derivative
             return r if data is None else r - data(*_coordinates(f, region.dim))[k]
 
         return residual
@@ -150,7 +179,7 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
     def velocity(x, y):
         return closed_forms.kovasznay(x, y, re)[:2]
 
-    terms = steady_equations(box, nu)
+    terms = steady_equations(box, viscosity)
     transform = None
     if outflow == "traction":
         lam = closed_forms.kovasznay_lambda(re)
@@ -162,7 +191,7 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
 
         sides = box.boundary
         terms += prescribed_velocity("boundary", sides["left"] | sides["bottom"] | sides["top"], velocity)
-        terms += traction("outflow", sides["right"], nu, exact_traction)
+        terms += traction("outflow", sides["right"], viscosity, exact_traction)
     else:
         gauge_value = float(closed_forms.kovasznay(*KOVASZNAY_GAUGE, re)[2])
         terms.append(point_gauge(KOVASZNAY_GAUGE, gauge_value))
@@ -184,6 +213,7 @@ def kovasznay(re: float = 20.0, constraints: str | None = None, outflow: str = "
         params={"re": re, "constraints": constraints, "outflow": outflow},
         defaults=KOVASZNAY_DEFAULTS,
         transform=transform,
+        coefficients={"nu": nu},
     )
 
 
@@ -215,9 +245,8 @@ def cavity(
         raise ValueError(
             "the classic lid is discontinuous at the top corners, so it cannot be imposed exactly; use constraints=soft"
         )
-    nu = 1.0 / re
     box = CAVITY_BOX
-    terms = steady_equations(box, nu)
+    terms = steady_equations(box, inverse_reynolds)
     terms.append(point_gauge(CAVITY_GAUGE, 0.0))
     transform = None
     if constraints == "soft":
@@ -245,6 +274,7 @@ def cavity(
         params={"re": re, "lid": lid, "constraints": constraints, "boundary_weight": boundary_weight},
         defaults=CAVITY_DEFAULTS[lid],
         transform=transform,
+        coefficients={"re": re},
     )
 
 
@@ -279,7 +309,7 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, constraints: str = "exact
         return exact(x, y, 0.0 * x)[:2]
 
     x0, y0 = TAYLOR_GREEN_GAUGE
-    terms = unsteady_equations(domain, nu)
+    terms = unsteady_equations(domain, viscosity)
     terms.append(line_gauge(TAYLOR_GREEN_GAUGE, time, lambda t: exact(x0 + 0.0 * t, y0 + 0.0 * t, t)[2]))
     transform = None
     if constraints == "soft":
@@ -297,6 +327,7 @@ def taylor_green(nu: float = 0.01, t_end: float = 1.0, constraints: str = "exact
         params={"nu": nu, "t_end": t_end, "constraints": constraints},
         defaults=TAYLOR_GREEN_DEFAULTS,
         transform=transform,
+        coefficients={"nu": nu},
     )
 
 

@@ -21,8 +21,10 @@ from typing import Protocol
 
 import torch
 
+from pdes.data import Data
 from pdes.geometry import Region
 from pdes.reference import Reference, described
+from pdes.unknowns import Unknown, UnknownField, check_unknown_name
 
 Tensor = torch.Tensor
 
@@ -53,8 +55,10 @@ class Fields:
 
     ``f.x`` is a coordinate, ``f.u`` a field, ``f.u_x``/``f.u_xy``/``f.u_tt`` its
     derivatives (any order up to 2, mixed in any order), ``f.n_x`` the x-component of the
-    outward normal on a boundary, ``f.laplacian("u", "xy")`` the Laplacian ``u_xx + u_yy``.
-    Every name read is recorded in ``reads``.
+    outward normal on a boundary, ``f.laplacian("u", "xy")`` the Laplacian ``u_xx + u_yy``,
+    ``f.nu`` a coefficient of the problem (a known number, or an unknown that trains:
+    ``pdes.unknowns``), ``f.data("u")`` the observed values at the points of a data term
+    (``pdes.data.Data``). Every name read is recorded in ``reads``.
     """
 
     def __init__(
@@ -63,11 +67,15 @@ class Fields:
         fields: Sequence[str],
         engine: Derivatives,
         normals: Tensor | None = None,
+        observations: Mapping[str, Tensor] | None = None,
+        coefficients: Mapping[str, float | Tensor] | None = None,
     ):
         self._coordinates = tuple(coordinates)
         self._fields = tuple(fields)
         self._engine = engine
         self._normals = normals
+        self._observations = observations
+        self._coefficients = coefficients or {}
         self.reads: set[str] = set()
 
     def __getattr__(self, name: str) -> Tensor:
@@ -76,6 +84,15 @@ class Fields:
         value = self._lookup(name)
         self.reads.add(name)
         return value
+
+    def data(self, name: str) -> Tensor:
+        """The observed values ``name`` at this batch's points: ``(N,)``, for terms on a ``pdes.data.Data`` region."""
+        if self._observations is None:
+            raise UnknownName(f"f.data('{name}') reads observations, but this term's region is not a pdes Data region")
+        if name not in self._observations:
+            raise UnknownName(f"f.data('{name}'): the observations hold {', '.join(self._observations)}, not '{name}'")
+        self.reads.add(f"data:{name}")
+        return self._observations[name]
 
     def laplacian(self, field: str, over: str) -> Tensor:
         """``Σ_{c in over} ∂²field/∂c²``: ``laplacian("u", "xy")`` is ``u_xx + u_yy``.
@@ -95,6 +112,8 @@ class Fields:
         return value
 
     def _lookup(self, name: str) -> Tensor:
+        if name in self._coefficients:
+            return self._coefficients[name]
         if name in self._coordinates:
             return self._engine.points[..., self._coordinates.index(name)]
         head, separator, suffix = name.partition("_")
@@ -114,7 +133,8 @@ class Fields:
             f"residual reads '{name}': valid names are fields ({', '.join(self._fields)}), "
             f"coordinates ({', '.join(self._coordinates)}), derivatives up to order 2 "
             f"such as {self._fields[0]}_{self._coordinates[0]} or "
-            f"{self._fields[0]}_{self._coordinates[0] * 2}, and normals n_<coordinate> on boundaries"
+            f"{self._fields[0]}_{self._coordinates[0] * 2}, normals n_<coordinate> on boundaries"
+            + (f", coefficients ({', '.join(self._coefficients)})" if self._coefficients else "")
         )
 
 
@@ -223,6 +243,8 @@ class Problem:
     defaults: Mapping[str, object] = field(default_factory=dict)
     transform: Callable[[Tensor, Tensor], Tensor] | None = None
     source: str | None = None
+    coefficients: dict[str, float] = field(default_factory=dict)
+    unknowns: list[Unknown | UnknownField] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for what, names in (("coordinates", self.coordinates), ("fields", self.fields)):
@@ -231,6 +253,10 @@ class Problem:
         self.coordinates = tuple(self.coordinates)
         self.fields = tuple(self.fields)
         check_names(self.coordinates, self.fields)
+        self.coefficients, self.unknowns = check_coefficients(self.coefficients), check_unknowns(self.unknowns)
+        extra = tuple(u.name for u in self.unknowns if isinstance(u, UnknownField) and u.name not in self.fields)
+        self.fields = self.fields + extra
+        check_distinct_names(self)
         if not isinstance(self.domain, Region):
             raise TypeError(f"domain must be a pdes.geometry Region such as Box(...), got {described(self.domain)}")
         if self.domain.dim != len(self.coordinates):
@@ -239,6 +265,7 @@ class Problem:
                 f"{len(self.coordinates)} axes; give one coordinate name per axis of the domain"
             )
         check_terms(self.terms, self.domain)
+        check_observations_inside(self.terms, self.domain)
         check_reference(self.reference, self.coordinates, self.fields)
         if self.transform is not None and not callable(self.transform):
             raise TypeError(
@@ -259,8 +286,31 @@ class Problem:
             check_reference_value(name, value, n)
 
     def fields_at(self, engine: Derivatives, region: Region) -> Fields:
-        """The Fields view of ``engine``'s batch, with normals when ``region`` is a boundary."""
-        return Fields(self.coordinates, self.fields, engine, _normals_or_none(region, engine.points))
+        """The Fields view of ``engine``'s batch, with normals when ``region`` is a boundary, and the known
+        coefficients."""
+        return self.view(engine, _normals_or_none(region, engine.points))
+
+    def view(
+        self,
+        engine: Derivatives,
+        normals: Tensor | None = None,
+        observations: Mapping[str, Tensor] | None = None,
+        unknowns: Mapping[str, Tensor] | None = None,
+    ) -> Fields:
+        """The Fields view a residual reads: ``engine``'s derivatives, the ``normals`` of a boundary batch, the
+        ``observations`` of a data batch, the known coefficients and the current values of the unknown ones."""
+        coefficients = {**self.coefficients, **(unknowns or {})}
+        return Fields(self.coordinates, self.fields, engine, normals, observations, coefficients)
+
+    @property
+    def unknown_coefficients(self) -> list[Unknown]:
+        """The declared unknowns that are numbers (``pdes.unknowns.Unknown``)."""
+        return [u for u in self.unknowns if isinstance(u, Unknown)]
+
+    @property
+    def unknown_fields(self) -> list[UnknownField]:
+        """The declared unknowns that are fields (``pdes.unknowns.UnknownField``)."""
+        return [u for u in self.unknowns if isinstance(u, UnknownField)]
 
     def split(self, points: Tensor) -> dict[str, Tensor]:
         """``{"x": points[:, 0], …}`` in coordinate order."""
@@ -283,6 +333,62 @@ def check_names(coordinates: tuple, fields: tuple) -> None:
             raise ValueError(f"field names are letters and digits without '_', got {name!r}")
     if len(set(coordinates + fields)) != len(coordinates) + len(fields):
         raise ValueError("coordinate and field names must all differ")
+
+
+def check_coefficients(coefficients: object) -> dict[str, float]:
+    """Refuse coefficients that are not a dict of names to finite numbers."""
+    if not isinstance(coefficients, Mapping):
+        raise TypeError(
+            f"coefficients must be a dict {{name: number}}, e.g. {{'nu': 0.01}}, got {described(coefficients)}"
+        )
+    for name, value in coefficients.items():
+        check_unknown_name(name)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"coefficient '{name}' must be a finite number, got {described(value)}")
+    return {name: float(value) for name, value in coefficients.items()}
+
+
+def check_unknowns(unknowns: object) -> list:
+    """Refuse unknowns that are not a list of ``pdes.Unknown`` / ``pdes.UnknownField``."""
+    if not isinstance(unknowns, list | tuple) or not all(isinstance(u, Unknown | UnknownField) for u in unknowns):
+        given = (
+            unknowns
+            if not isinstance(unknowns, list | tuple)
+            else next(u for u in unknowns if not isinstance(u, Unknown | UnknownField))
+        )
+        raise TypeError(f"unknowns must be a list of pdes.Unknown or pdes.UnknownField, got {described(given)}")
+    return list(unknowns)
+
+
+def check_distinct_names(problem: Problem) -> None:
+    """Refuse a coefficient or unknown whose name is another's, a coordinate's or a field's, or a Fields method's."""
+    taken = {c: "a coordinate" for c in problem.coordinates}
+    taken.update({f: "a field" for f in problem.fields})
+    for name in ("data", "laplacian", "reads"):
+        taken[name] = "a name of the Fields view"
+    for name in problem.coefficients:
+        if name in taken:
+            raise ValueError(f"coefficient '{name}' has the name of {taken[name]}; give it another name")
+        taken[name] = "a coefficient"
+    for unknown in problem.unknowns:
+        if isinstance(unknown, UnknownField):
+            if problem.fields.count(unknown.name) > 1:
+                raise ValueError(f"unknown field '{unknown.name}' is declared twice")
+            unknown.inputs(problem.coordinates)
+            continue
+        if unknown.name in taken:
+            raise ValueError(f"unknown '{unknown.name}' has the name of {taken[unknown.name]}; give it another name")
+        taken[unknown.name] = "another unknown"
+
+
+def check_observations_inside(terms: Sequence[Term], domain: Region) -> None:
+    """Refuse observations (``pdes.data.Data`` regions) with points outside ``domain``, naming how many."""
+    for term in terms:
+        if isinstance(term.region, Data):
+            try:
+                term.region.inside(domain)
+            except ValueError as error:
+                raise ValueError(f"term '{term.name}': {error}") from None
 
 
 def check_terms(terms: object, domain: Region) -> None:

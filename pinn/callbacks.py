@@ -33,6 +33,7 @@ from pinn.plan import total_loss
 from pinn.report import field_errors, predict, quadrature_statistics
 from pinn.state import STATISTICS_STREAM, TrainState
 from pinn.step import Run, StepRecord
+from pinn.unknowns import coefficient_values
 
 Tensor = torch.Tensor
 
@@ -162,8 +163,8 @@ class Statistics(Callback):
 class Evaluation(Callback):
     """Errors against the reference at fixed ``points`` (``reference`` values there, or None: no errors).
 
-    At every due step (``evaluation_due``) the errors and the seconds since the run began go
-    into the history's ``eval``.
+    At every due step (``evaluation_due``) the errors, the seconds since the run began and the
+    values of the unknown coefficients (``pinn.unknowns``) go into the history's ``eval``.
     """
 
     def __init__(self, points: Tensor, reference: Mapping[str, Tensor] | None, up_to_constant: tuple[str, ...]):
@@ -180,6 +181,9 @@ class Evaluation(Callback):
     def on_step_end(self, run, state, record) -> None:
         if evaluation_due(run, record):
             entry = {"step": state.step, "wall_s": run.wall_time(state), "errors": self.errors(run, state)}
+            coefficients = coefficient_values(state.model)
+            if coefficients:
+                entry["unknowns"] = {name: float(value.detach()) for name, value in coefficients.items()}
             state.history["eval"].append(entry)
 
 

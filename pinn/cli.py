@@ -15,6 +15,9 @@
     pinn solve [PROBLEM] --resume DIR [--steps N]   (the run file names its problem)
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
+    pinn data PROBLEM --points N [--noise 0.01] [--seed S] [--fields u,v] --out FILE.h5|.csv|.vtu
+    pinn solve PROBLEM --data FILE [--data-field u,v] [--data-outside refuse|drop] [--data-time T]
+                       [--infer NAME[=X0],…]   (observations to fit, coefficients to infer)
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
     pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
                        [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
@@ -131,6 +134,10 @@ def results_table(report: dict) -> str:
     lines = [f"{'field':<8} {'rel_l2':>10} {'max_abs':>10}"]
     for name, e in report["errors"].items():
         lines.append(f"{name:<8} {number(e['rel_l2']):>10} {number(e['max_abs']):>10}")
+    for name, u in report.get("unknowns", {}).items():
+        if u["kind"] == "coefficient":
+            truth = "" if u.get("true") is None else f" (true {u['true']:.6g}, rel error {number(u['rel_error'])})"
+            lines.append(f"inferred {name} = {u['value']:.6g}{truth}, from {u['initial']:.6g}")
     lines.append(
         f"wall {report['wall_time_s']:.1f} s, {report['steps_per_s']:.1f} steps/s, "
         f"peak memory {report['peak_memory_mb']:.0f} MB, device {report['device']}"
@@ -159,6 +166,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     import pinn.vtk
 
     settings, params = file_and_flags(args)
+    params.update(inverse_params(args))
     if args.problem is None and args.resume is None:
         raise UsageError("name the problem to solve (pinn list shows them), or --resume DIR")
     problem = pdes.get(args.problem, **params) if args.problem is not None else resumed_problem(args.resume, params)
@@ -178,6 +186,34 @@ def cmd_solve(args: argparse.Namespace) -> int:
         files = pinn.vtk.export(result, Path(out) / "vtk")
         print(f"wrote {len(files)} VTK files to {out}/vtk")
     return 0
+
+
+def inverse_params(args: argparse.Namespace) -> dict[str, object]:
+    """``data`` and ``infer`` problem parameters (``pdes.inverse.applied``) from ``--data …`` and ``--infer …``."""
+    params: dict[str, object] = {}
+    if args.data is not None:
+        params["data"] = {"file": args.data, "fields": args.data_field, "outside": args.data_outside}
+        if args.data_time is not None:
+            params["data"]["time"] = args.data_time
+    elif args.data_field is not None or args.data_time is not None:
+        raise UsageError("--data-field and --data-time describe the observations of --data FILE; give --data")
+    if args.infer is not None:
+        params["infer"] = args.infer
+    return params
+
+
+def infer_list(text: str) -> dict[str, float | None]:
+    """``--infer nu`` or ``--infer nu=0.1,re=50`` → ``{"nu": None}`` / ``{"nu": 0.1, "re": 50.0}`` (initial guesses)."""
+    guesses: dict[str, float | None] = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not name:
+            raise UsageError(f"--infer expects NAME or NAME=INITIAL, comma-separated, got '{text}'")
+        try:
+            guesses[name] = float(value) if sep else None
+        except ValueError:
+            raise UsageError(f"--infer {name}={value}: the initial guess must be a number") from None
+    return guesses
 
 
 def resumed_problem(directory: str, params: dict[str, object]):
@@ -223,9 +259,23 @@ def reference_summary(summary: dict) -> str:
     )
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from pdes.data_files import write_data
+
+    import pdes
+
+    problem = pdes.get(args.problem, **parse_params(args.param))
+    data = pdes.synthetic_data(problem, args.points, args.noise, args.seed, args.fields)
+    write_data(data, args.out, problem.coordinates)
+    noise = ", ".join(f"{name} σ={sigma:.3g}" for name, sigma in data.noise.items())
+    print(f"wrote {len(data)} observations of {problem.name} ({noise}) to {args.out}")
+    return 0
+
+
 COMMANDS = {
     "list": "list the registered problems",
     "solve": "train a PINN for a problem",
+    "data": "write synthetic observations of a problem's reference (for inverse problems)",
     "study": "run a grid of solves and tabulate the results",
     "export-vtk": "write a run's fields as VTK files (and PNGs) into DIR/vtk",
     "plot": "draw a run's history and fields (pinn.plot) into DIR/plots",
@@ -272,6 +322,17 @@ def add_solve_options(solve: argparse.ArgumentParser) -> None:
         "--resume", metavar="DIR", help="continue the run in DIR; with more --steps or --lbfgs-steps, extend it"
     )
     solve.add_argument("--warm-start", metavar="DIR", help="start from the parameters of the run in DIR")
+    solve.add_argument(
+        "--data", metavar="FILE", help="observations to fit (.csv, .h5 as pinn data writes it, or a mesh file: .vtu …)"
+    )
+    solve.add_argument("--data-field", type=name_list, metavar="U,V", help="the observed fields to fit (default: all)")
+    solve.add_argument(
+        "--data-outside", choices=("refuse", "drop"), default="refuse", help="observations outside the domain"
+    )
+    solve.add_argument("--data-time", type=float, metavar="T", help="the time of a mesh file's observations")
+    solve.add_argument(
+        "--infer", type=infer_list, metavar="NAME[=X0]", help="coefficients to infer (comma-separated), from X0 or 1"
+    )
     solve.add_argument("--vtk", action="store_true", help="also export VTK files of the result to OUT/vtk")
     solve.set_defaults(run=cmd_solve)
 
@@ -281,6 +342,31 @@ def add_study_options(study: argparse.ArgumentParser) -> None:
     studies = study.add_subparsers(dest="study", required=True, parser_class=Parser)
     add_norm_study(studies)
     add_density_study(studies)
+
+
+def add_data_options(data: argparse.ArgumentParser) -> None:
+    """``pinn data PROBLEM --points N [--noise σ] [--seed S] [--fields u,v] --out FILE``."""
+    data.add_argument("problem")
+    data.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
+    data.add_argument("--points", type=positive_int, required=True, help="number of observations")
+    data.add_argument(
+        "--noise", type=float, default=0.0, help="Gaussian noise, relative to each field's RMS (0.01: 1%%)"
+    )
+    data.add_argument("--seed", type=int, default=0, help="seed of the points and the noise")
+    data.add_argument("--fields", type=name_list, help="the fields to observe (default: the reference's)")
+    data.add_argument("--out", required=True, help="the file to write: .h5, .csv or .vtu")
+    data.set_defaults(run=cmd_data)
+
+
+def positive_int(text: str) -> int:
+    """A positive integer flag value."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"expected a positive integer, got '{text}'")
+    return value
 
 
 def add_reference_options(reference: argparse.ArgumentParser) -> None:
@@ -457,6 +543,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 ADD_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "list": add_list_options,
     "solve": add_solve_options,
+    "data": add_data_options,
     "study": add_study_options,
     "export-vtk": add_export_vtk_options,
     "plot": add_plot_options,

@@ -25,6 +25,7 @@ from pdes.transforms import AffineTransform
 from pinn.jets import Layout, Wrt, is_sum, network_jet, pairs_of, product, taylor_jet, unknown_layer
 from pinn.nn import BatchStatistics
 from pinn.transformed import Transformed
+from pinn.unknowns import Inverse
 
 Tensor = torch.Tensor
 Key = tuple[int, Wrt]
@@ -205,7 +206,7 @@ def _parts_or_reason(model: Callable[[Tensor], Tensor]) -> Parts | str:
         model, transform = model.network, model.transform
     if not isinstance(model, torch.nn.Module):
         return f"{type(model).__name__} is not a torch.nn.Module"
-    unknown = unknown_layer(model)
+    unknown = unknown_layer(model.network if isinstance(model, Inverse) else model)
     if unknown is not None:
         return f"no jet rule for the layer {unknown}"
     return model, transform, statistics

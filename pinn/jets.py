@@ -349,6 +349,11 @@ def sigmoid_derivatives(a: Tensor, order: int) -> Derivatives:
     return (s, d1, d1 * (1 - 2 * s), d1 * (1 - 6 * s + 6 * s * s))[: order + 1]
 
 
+def softplus_derivatives(a: Tensor, order: int) -> Derivatives:
+    """Softplus ``log(1 + eᵃ)``: its derivatives are the logistic ``σ`` and σ's, up to ``order``."""
+    return (torch.nn.functional.softplus(a), *sigmoid_derivatives(a, order - 1))
+
+
 def silu_derivatives(a: Tensor, order: int) -> Derivatives:
     """SiLU ``aσ(a)``: ``σ + aσ′``, ``2σ′ + aσ″``, ``3σ″ + aσ‴``, up to ``order``."""
     s = sigmoid_derivatives(a, order)

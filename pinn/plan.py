@@ -41,12 +41,14 @@ from functools import partial
 
 import torch
 
+from pdes.data import Data
 from pdes.geometry import Region
-from pdes.problem import Fields, Problem, Term, check_residual
+from pdes.problem import Problem, Term, check_residual
 from pinn.choices import ENGINES, check_choice
 from pinn.compiled import compiled
 from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, Key, forward_parts
 from pinn.jets import Wrt, is_second_order
+from pinn.unknowns import coefficient_values
 from samplers.quadrature import Quadrature, Rule
 
 Tensor = torch.Tensor
@@ -109,6 +111,9 @@ class StepPlan:
         self.engine = "forward" if compile is not None else engine
         self.compile = compile
         self.known_model = forward_parts(model) is not None
+        self.model = model
+        self.names_read: set[str] = set()
+        """Every name a residual read when the groups were settled (``Fields.reads``): coefficients included."""
         terms = problem.terms if terms is None else terms
         if not terms:
             raise ValueError(
@@ -140,8 +145,7 @@ class StepPlan:
         for group in self.groups:
             owner = group.owner
             g = generators if isinstance(generators, torch.Generator) else generators[owner.name]
-            n = 1 if owner.region.cube_dim == 0 else batch
-            q = rules[owner.name].draw(owner.region, n, g).to(device, dtype)
+            q = rules[owner.name].draw(owner.region, batch_size(owner.region, batch), g).to(device, dtype)
             batches.update(dict.fromkeys((t.name for t in group.terms), q))
         return batches
 
@@ -190,29 +194,31 @@ class StepPlan:
         losses = {}
         for group in self.groups:
             q = batches[group.owner.name]
-            for term, r in zip(group.terms, self._residuals(model, group, q.points)):
+            for term, r in zip(group.terms, self._residuals(model, group, q)):
                 losses[term.name] = q.mean(r**2)
         return {t.name: losses[t.name] for t in self.problem.terms if t.name in losses}
 
     def residuals(self, model: Model, points: Tensor) -> list[Tensor]:
         """The residual ``(N,)`` of every term of the plan at the same ``points`` (a one-group plan)."""
         (group,) = self.groups
-        batch = {group.owner.name: Quadrature(points, points.new_ones(points.shape[0]))}
+        q = points if isinstance(points, Quadrature) else Quadrature(points, points.new_ones(points.shape[0]))
+        batch = {group.owner.name: q}
         self._settle(batch)
         try:
-            return self._residuals(model, group, points)
+            return self._residuals(model, group, q)
         except ValueError:
             if not self._read_again(batch):
                 raise
-            return self._residuals(model, group, points)
+            return self._residuals(model, group, q)
 
-    def _residuals(self, model: Model, group: Group, points: Tensor) -> list[Tensor]:
+    def _residuals(self, model: Model, group: Group, q: Quadrature) -> list[Tensor]:
+        points = q.points
         if group.engine == "autograd":
             engine = AutogradDerivatives(model, points)
         else:
             engine = ForwardDerivatives(model, points, group.reads)
         normals = group.region.normal(points.detach()) if group.normals else None
-        fields = Fields(self.problem.coordinates, self.problem.fields, engine, normals)
+        fields = self.problem.view(engine, normals, q.values, coefficient_values(model))
         return [check_residual(term, term.residual(fields), len(points)).to(points.dtype) for term in group.terms]
 
     # --- settling reads and engines ------------------------------------------------------
@@ -231,28 +237,30 @@ class StepPlan:
         """At a group's first batch: whether its region has normals, what it reads, its engine."""
         for group in self.groups:
             if group.reads is None:
-                points = batches[group.owner.name].points
-                group.normals = has_normals(group.region, points[:1])
-                group.reads = self._record(group, points)
+                q = batches[group.owner.name]
+                group.normals = has_normals(group.region, q.points[:1])
+                group.reads = self._record(group, q)
                 group.engine = self._engine_for(group.reads)
 
     def _read_again(self, batches: Mapping[str, Quadrature]) -> bool:
         """Record every group's reads again; whether any residual read something new."""
         changed = False
         for group in self.groups:
-            reads = self._record(group, batches[group.owner.name].points)
+            reads = self._record(group, batches[group.owner.name])
             if not reads <= group.reads:
                 group.reads = group.reads | reads
                 group.engine = self._engine_for(group.reads)
                 changed = True
         return changed
 
-    def _record(self, group: Group, points: Tensor) -> frozenset[Key]:
-        recorder = ReadRecorder(points)
+    def _record(self, group: Group, q: Quadrature) -> frozenset[Key]:
+        recorder = ReadRecorder(q.points)
         normals = group.region.normal(recorder.points) if group.normals else None
-        fields = Fields(self.problem.coordinates, self.problem.fields, recorder, normals)
+        observations = None if q.values is None else {k: v[:PROBE_POINTS] for k, v in q.values.items()}
+        fields = self.problem.view(recorder, normals, observations, coefficient_values(self.model))
         for term in group.terms:
             check_residual(term, term.residual(fields), len(recorder.points))
+        self.names_read |= fields.reads
         return frozenset(recorder.read)
 
     def _engine_for(self, reads: frozenset[Key]) -> str:
@@ -273,11 +281,23 @@ def has_normals(region: Region, points: Tensor) -> bool:
 
 
 def probe_batch(region: Region, device: torch.device, dtype: torch.dtype) -> Quadrature:
-    """``PROBE_POINTS`` fixed points of ``region`` (unit-cube points ``(k/(P+1), …)``), weight 1."""
+    """``PROBE_POINTS`` fixed points of ``region`` (unit-cube points ``(k/(P+1), …)``), weight 1; the first
+    observations, with their values, of a ``pdes.data.Data`` region."""
+    if isinstance(region, Data):
+        q = region.quadrature().subset(torch.arange(min(PROBE_POINTS, len(region))))
+        return Quadrature(q.points, torch.ones(len(q), dtype=torch.float64), q.values).to(device, dtype)
     u = torch.arange(1, PROBE_POINTS + 1, dtype=torch.float64)[:, None] / (PROBE_POINTS + 1)
     points, _ = region.from_unit_cube(u.repeat(1, region.cube_dim))
     points = points.to(device, dtype)
     return Quadrature(points, points.new_ones(points.shape[0]))
+
+
+def batch_size(region: Region, batch: int) -> int:
+    """Points per batch on ``region``: ``batch``; one on a point (a region of dimension 0: any rule's points there
+    are copies of it); at most all of them on observations (``pdes.data.Data``)."""
+    if region.cube_dim == 0:
+        return 1
+    return min(batch, len(region)) if isinstance(region, Data) else batch
 
 
 def residuals(
@@ -296,16 +316,20 @@ def residual(model: Model, problem: Problem, term: Term, points: Tensor, engine:
 def residual_function(
     model: Model, problem: Problem, terms: Sequence[Term], device: torch.device, dtype: torch.dtype, chunk: int = 16384
 ) -> Callable[[Tensor], Tensor]:
-    """``points ↦ r(x_i)`` of one term, or ``sqrt(Σ_k r_k²)`` of several at the same points.
+    """``points ↦ r(x_i)`` of one term, or ``sqrt(Σ_k r_k²)`` of several at the same points (on one region).
 
-    Float64 CPU points in, detached float64 CPU ``(N,)`` out, evaluated in chunks.
+    Float64 CPU points in, detached float64 CPU ``(N,)`` out, evaluated in chunks. On observations
+    (``pdes.data.Data``) the points must be observation points; their values are looked up.
     """
+
+    region = terms[0].region
 
     def evaluate(points: Tensor) -> Tensor:
         plan = StepPlan(problem, model, shared_points=True, terms=terms)  # one group; its reads recorded once
         parts = []
         for p in points.split(chunk):
-            rs = plan.residuals(model, p.to(device, dtype))
+            values = region.observed_at(p) if isinstance(region, Data) else None
+            rs = plan.residuals(model, Quadrature(p, p.new_ones(len(p)), values).to(device, dtype))
             parts.append((rs[0] if len(rs) == 1 else torch.stack(rs).square().sum(dim=0).sqrt()).detach())
         return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
 

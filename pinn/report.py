@@ -8,9 +8,11 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from pdes.problem import Fields, Problem, Term
+from pdes.data import Data
+from pdes.problem import Problem, Term
 from pinn.derivatives import PointDerivatives
 from pinn.plan import has_normals, residual_function
+from pinn.unknowns import coefficient_values, inverse_of
 from samplers.quadrature import Quadrature, Rule
 from samplers.sobol import Sobol
 from samplers.variance import gradient_statistics, per_point_gradients, pool_gap, replicate_statistics
@@ -107,14 +109,26 @@ def term_gradient_statistics(
     normals = term.region.normal(q.points) if has_normals(term.region, q.points) else None
     size = len(q)
 
-    def point_loss(p: dict[str, Tensor], x: Tensor, w: Tensor, *normal: Tensor) -> Tensor:
+    names = sorted(q.values) if q.values is not None else []
+    inverse = inverse_of(model)
+    path = next((name for name, m in model.named_modules() if m is inverse), None)
+    key = f"{path}.coefficients." if path else "coefficients."
+
+    def point_loss(p: dict[str, Tensor], x: Tensor, w: Tensor, *rest: Tensor) -> Tensor:
+        normal, observed = (rest[0], rest[1:]) if normals is not None else (None, rest)
+
         def output(y: Tensor) -> Tensor:
             return torch.func.functional_call(model, (p, buffers), (y[None],))[0]
 
-        fields = Fields(problem.coordinates, problem.fields, PointDerivatives(output, x), normal[0] if normal else None)
+        coefficients = {}
+        if inverse is not None:
+            own = {k[len(key) :]: v for k, v in p.items() if k.startswith(key)}
+            coefficients = torch.func.functional_call(inverse.coefficients, own, ())
+        observations = dict(zip(names, observed)) if names else None
+        fields = problem.view(PointDerivatives(output, x), normal, observations, coefficients)
         return size * w * term.residual(fields) ** 2
 
-    per_point = (q.points, q.weights) if normals is None else (q.points, q.weights, normals)
+    per_point = (q.points, q.weights, *([] if normals is None else [normals]), *(q.values[k] for k in names))
     training = model.training
     model.eval()
     try:
@@ -165,3 +179,44 @@ def _squared(function: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]
 def interior_terms(problem: Problem) -> list[Term]:
     """The terms whose region is the whole domain: the PDE residuals, as opposed to conditions."""
     return [term for term in problem.terms if term.region is problem.domain]
+
+
+def true_field_values(problem: Problem, points: Tensor) -> dict[str, Tensor]:
+    """``{field: (N,)}`` of the unknown fields whose true field is given (``UnknownField(true=...)``), at ``points``."""
+    columns = problem.split(points)
+    values = {}
+    for field in problem.unknown_fields:
+        if field.true is not None:
+            value = torch.as_tensor(field.true(*columns.values()), dtype=points.dtype)
+            values[field.name] = value.expand(points.shape[0]) if value.ndim == 0 else value
+    return values
+
+
+def unknowns_report(problem: Problem, model: torch.nn.Module, history: dict, errors: Mapping) -> dict[str, dict]:
+    """report.json's ``unknowns``: per coefficient its ``value`` now, ``initial``, ``true`` and ``rel_error`` (where
+    the true value is given) and ``history`` ``[[step, value], …]`` of every evaluation; per unknown field its
+    ``errors`` (report.json's, where its true field is given)."""
+    values = coefficient_values(model)
+    report = {}
+    for unknown in problem.unknown_coefficients:
+        value = float(values[unknown.name].detach())
+        entry = {"kind": "coefficient", "value": value, "initial": unknown.initial, "true": unknown.true}
+        if unknown.true is not None:
+            entry["rel_error"] = abs(value - unknown.true) / abs(unknown.true) if unknown.true else abs(value)
+        entry["history"] = [[e["step"], e["unknowns"][unknown.name]] for e in history["eval"] if "unknowns" in e]
+        report[unknown.name] = entry
+    for field in problem.unknown_fields:
+        entry = {"kind": "field", "positive": field.positive, "network": field.network}
+        report[field.name] = {**entry, **errors.get(field.name, {})}
+    return report
+
+
+def data_report(problem: Problem, model: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> dict:
+    """report.json's ``data``: per data term its observations (``pdes.data.Data.summary``) and the RMS of its
+    residual over all of them, to set beside the noise."""
+    report = {}
+    for term in problem.terms:
+        if isinstance(term.region, Data):
+            r = residual_function(model, problem, [term], device, dtype)(term.region.points)
+            report[term.name] = {**term.region.summary(), "residual_rms": float(r.square().mean().sqrt())}
+    return report

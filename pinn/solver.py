@@ -46,7 +46,14 @@ from pinn.callbacks import (
 from pinn.choices import BATCH_COUPLED_NORMS
 from pinn.config import Config
 from pinn.nn import training_mode
-from pinn.report import evaluation_points, predict, strict_json
+from pinn.report import (
+    data_report,
+    evaluation_points,
+    predict,
+    strict_json,
+    true_field_values,
+    unknowns_report,
+)
 from pinn.state import STATISTICS_STREAM, TrainState
 from pinn.step import Run, setup, train
 
@@ -245,10 +252,14 @@ def start(
     """The run, its new state (``pinn.step.setup``) and the solver's callbacks (``pinn.callbacks``)."""
     run, state = setup(problem, config, model, out)
     run.plan.check_residuals(run.device, state.dtype)
+    check_unknowns_read(problem, run.plan.names_read)
     points = evaluation_points(problem, config.eval_points)
     reference = problem.reference
     values = reference.evaluate(points) if reference is not None else None
     problem.check_reference_values(values, len(points))
+    truth = true_field_values(problem, points)
+    problem.check_reference_values(truth, len(points))
+    values = {**(values or {}), **truth} or None
     evaluation = Evaluation(points, values, reference.up_to_constant if reference is not None else ())
     callbacks: list[Callback] = [DivergenceGuard()]
     if config.balance_every:
@@ -259,6 +270,16 @@ def start(
     callbacks += [evaluation, Checkpoint(metadata), ProgressBar(progress)]
     run.started = time.perf_counter()
     return run, state, callbacks
+
+
+def check_unknowns_read(problem: Problem, names_read: set[str]) -> None:
+    """Refuse, in one line, an unknown coefficient that no residual reads: nothing could infer it."""
+    for unknown in problem.unknown_coefficients:
+        if unknown.name not in names_read:
+            raise ValueError(
+                f"no residual of problem '{problem.name}' reads the unknown '{unknown.name}' (as f.{unknown.name}), "
+                "so nothing could infer it; read it in a residual or do not declare it"
+            )
 
 
 def finish(run: Run, state: TrainState, callbacks: list[Callback]) -> Result:
@@ -302,6 +323,7 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation, status: st
     c, problem = run.config, run.problem
     wall = run.wall_time(state)
     quadrature = statistics(run, state)
+    errors = evaluation.errors(run, state)
     reference = problem.reference.metadata() if problem.reference is not None else {"kind": "none"}
     report = {
         "problem": problem.name,
@@ -316,10 +338,15 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation, status: st
         "wall_time_s": wall,
         "steps_per_s": min(state.step, c.steps) / state.adam_time if state.adam_time > 0 else 0.0,
         "peak_memory_mb": peak_memory_mb(run.device),
-        "errors": evaluation.errors(run, state),
+        "errors": errors,
         "reference": {**reference, "points": int(evaluation.points.shape[0])},
         "quadrature": quadrature,
     }
+    if problem.unknowns:
+        report["unknowns"] = unknowns_report(problem, state.model, state.history, errors)
+    data = data_report(problem, state.model, run.device, state.dtype)
+    if data:
+        report["data"] = data
     return strict_json(report, c.replicates)
 
 

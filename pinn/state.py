@@ -23,11 +23,14 @@ import torch
 from torch import nn
 
 import samplers
+from pdes.data import Data
 from pdes.problem import Problem, Term
 from pinn.config import Config
 from pinn.nn import MLP, BatchNorm
 from pinn.transformed import Transformed
-from samplers.quadrature import Quadrature, Rule
+from pinn.unknowns import inverse_of, shared_outputs, with_unknowns
+from samplers.empirical import Empirical
+from samplers.quadrature import Quadrature, Rule, quadrature_or_none
 
 Tensor = torch.Tensor
 T = TypeVar("T")
@@ -41,13 +44,16 @@ def build_model(problem: Problem, config: Config, model: nn.Module | None = None
 
     Without ``model``: the ``pinn.nn.MLP`` the config describes, seeded by ``config.seed``.
     A user's ``model`` (``(N, d)`` points to ``(N, len(problem.fields))`` outputs) is used as it is.
+    A problem with unknowns gets them inside the model (``pinn.unknowns.with_unknowns``; a separate
+    unknown field's network seeded by ``config.seed + 1``); the backbone then gives every field but
+    the separate unknown fields.
     """
     if model is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             model = MLP(
                 problem.domain.bounds,
-                len(problem.fields),
+                shared_outputs(problem),
                 width=config.width,
                 depth=config.depth,
                 activation=config.activation,
@@ -58,6 +64,9 @@ def build_model(problem: Problem, config: Config, model: nn.Module | None = None
             )
     else:
         check_user_model(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed + 1)
+        model = with_unknowns(model, problem, problem.domain.bounds, config.activation)
     if problem.transform is not None:
         model = Transformed(model, problem.transform)
     return model.to(config.torch_device, config.torch_dtype)
@@ -77,6 +86,19 @@ def check_user_model(model: object) -> None:
             )
 
 
+def adam_groups(model: nn.Module, parameters: list[Tensor], problem: Problem, lr: float) -> list[dict]:
+    """Adam's parameter groups: one at ``lr``, and one per unknown coefficient that has its own ``lr``."""
+    inverse = inverse_of(model)
+    own = {}
+    if inverse is not None:
+        for unknown in problem.unknown_coefficients:
+            if unknown.lr is not None:
+                own[id(inverse.coefficients.raw[unknown.name])] = unknown.lr
+    groups = [{"params": [p for p in parameters if id(p) not in own], "lr": lr}]
+    groups += [{"params": [p], "lr": own[id(p)]} for p in parameters if id(p) in own]
+    return groups
+
+
 def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Generator]:
     """``count`` independent CPU generators derived from ``seed`` for process ``rank``.
 
@@ -88,10 +110,12 @@ def stream_generators(seed: int, count: int, rank: int = 0) -> list[torch.Genera
 
 
 def term_rules(groups: Sequence[Sequence[Term]], config: Config) -> dict[str, Rule]:
-    """``{term: rule}``: one rule instance per group of terms that share a batch (``pinn.plan.StepPlan.groups``)."""
+    """``{term: rule}``: one rule instance per group of terms that share a batch (``pinn.plan.StepPlan.groups``);
+    observations (``pdes.data.Data``) are served by their empirical measure (``samplers.empirical.Empirical``)."""
     rules = {}
     for terms in groups:
-        rule = samplers.get(config.sampler, **config.sampler_options())
+        own = isinstance(terms[0].region, Data)
+        rule = Empirical() if own else samplers.get(config.sampler, **config.sampler_options())
         rules.update(dict.fromkeys((t.name for t in terms), rule))
     return rules
 
@@ -125,7 +149,7 @@ def batches_state(batches: dict[str, Quadrature]) -> dict:
 
 def batches_from_state(state: dict) -> dict[str, Quadrature]:
     """The batches of ``batches_state``."""
-    quadratures = {name: Quadrature(q["points"], q["weights"]) for name, q in state["quadratures"].items()}
+    quadratures = {name: quadrature_or_none(q) for name, q in state["quadratures"].items()}
     return {name: quadratures[owner] for name, owner in state["terms"].items()}
 
 
@@ -177,7 +201,7 @@ class TrainState:
         (``pinn.plan.StepPlan.groups``), process ``rank``'s streams."""
         # backward(inputs=parameters): no gradient flows on to the collocation points
         parameters = [p for p in model.parameters() if p.requires_grad]
-        adam = torch.optim.Adam(parameters, lr=config.lr, fused=True)
+        adam = torch.optim.Adam(adam_groups(model, parameters, problem, config.lr), lr=config.lr, fused=True)
         gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
         lbfgs = torch.optim.LBFGS(
             parameters,

@@ -72,8 +72,7 @@ class Pool(StatefulRule):
             raise ValueError(f"a pool of {len(self.pool)} points cannot serve batches of {n}; use --pool >= batch")
 
     def _minibatch(self, rows: torch.Tensor) -> Quadrature:
-        scale = len(self.pool) / len(rows)
-        return Quadrature(self.pool.points[rows], self.pool.weights[rows] * scale)
+        return self.pool.subset(rows, len(self.pool) / len(rows))
 
     def state_dict(self) -> dict:
         pool = None if self.pool is None else self.pool.as_dict()

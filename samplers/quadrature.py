@@ -15,29 +15,41 @@ ResidualFn = Callable[[Tensor], Tensor]
 
 @dataclass
 class Quadrature:
-    """Points ``(N, d)`` and weights ``(N,)`` with ``Σ w_i f(x_i) ≈ mean of f over the region``."""
+    """Points ``(N, d)`` and weights ``(N,)`` with ``Σ w_i f(x_i) ≈ mean of f over the region``.
+
+    ``values`` are data carried with the points, ``{name: (N,)}``: the observed values at
+    observation points (``pdes.data.Data``), which a residual reads as ``f.data(name)``; None elsewhere.
+    """
 
     points: Tensor
     weights: Tensor
+    values: dict[str, Tensor] | None = None
 
     def mean(self, values: Tensor) -> Tensor:
         """The quadrature estimate ``Σ w_i values_i``."""
         return (self.weights * values).sum()
 
     def to(self, device: torch.device | str, dtype: torch.dtype) -> Quadrature:
-        return Quadrature(self.points.to(device, dtype), self.weights.to(device, dtype))
+        values = None if self.values is None else {k: v.to(device, dtype) for k, v in self.values.items()}
+        return Quadrature(self.points.to(device, dtype), self.weights.to(device, dtype), values)
+
+    def subset(self, rows: Tensor, scale: float = 1.0) -> Quadrature:
+        """The points ``rows`` with their values, weights multiplied by ``scale``."""
+        values = None if self.values is None else {k: v[rows] for k, v in self.values.items()}
+        return Quadrature(self.points[rows], self.weights[rows] * scale, values)
 
     def __len__(self) -> int:
         return self.points.shape[0]
 
     def as_dict(self) -> dict[str, Tensor]:
-        """``{"points", "weights"}``, as run files keep a quadrature."""
-        return {"points": self.points, "weights": self.weights}
+        """``{"points", "weights"}`` and ``"values"`` where there are any, as run files keep a quadrature."""
+        kept = {"points": self.points, "weights": self.weights}
+        return kept if self.values is None else {**kept, "values": dict(self.values)}
 
 
 def quadrature_or_none(state: dict | None) -> Quadrature | None:
     """The quadrature of ``Quadrature.as_dict()`` (None stays None)."""
-    return None if state is None else Quadrature(state["points"], state["weights"])
+    return None if state is None else Quadrature(state["points"], state["weights"], state.get("values"))
 
 
 class Rule:

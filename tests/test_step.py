@@ -1,6 +1,7 @@
 """The public step: the plan evaluates each residual once per step, the state round-trips, the loop resumes."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -27,8 +28,7 @@ def counting(problem: Problem) -> tuple[Problem, dict[str, int]]:
         return Term(term.name, term.region, residual, term.weight)
 
     terms = [counted(t) for t in problem.terms]
-    counted_problem = Problem(problem.name, problem.coordinates, problem.fields, problem.domain, terms)
-    counted_problem.transform = problem.transform
+    counted_problem = dataclasses.replace(problem, terms=terms)
     return counted_problem, calls
 
 

@@ -1,0 +1,209 @@
+"""Inverse problems: observations added to a problem, synthetic observations, and the registered inverse problems.
+
+- ``with_data(problem, data, names)``: ``problem`` with one data term ``data_<name>`` per observed field.
+- ``synthetic_data(problem, n, noise, seed)``: ``n`` observations drawn uniformly in the domain from the
+  problem's reference, with Gaussian noise of standard deviation ``noise × RMS`` of each field's values.
+- ``kovasznay_inverse``, ``cavity_inverse``, ``heat2d_varcoef_inverse``: problems with known answers
+  (the viscosity of Kovasznay's flow, the Reynolds number of the smooth-lid cavity, the conductivity
+  field of heat2d_varcoef), each from its own seeded synthetic observations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from pdes import heat, navier_stokes, unknowns
+from pdes.data import Data, data_terms
+from pdes.problem import Problem, Term, check_positive
+from pdes.unknowns import Unknown, UnknownField
+
+Tensor = torch.Tensor
+
+DRAW_ROUNDS = 64
+"""Rounds of rejection sampling ``synthetic_data`` tries before it gives up on a domain of tiny measure."""
+
+
+def with_data(problem: Problem, data: Data, names: Sequence[str] | None = None, weight: float = 1.0) -> Problem:
+    """``problem`` with the terms ``data_<name>: f.<name> − f.data(name)`` for each of ``names`` (default: every
+    observed value that is a field of the problem); a name that is no field is refused."""
+    names = [n for n in data.names if n in problem.fields] if names is None else list(names)
+    if not names:
+        raise ValueError(
+            f"the data observe {', '.join(data.names)}, none of them a field of problem '{problem.name}' "
+            f"({', '.join(problem.fields)}); name the observed fields"
+        )
+    for name in names:
+        if name not in problem.fields:
+            raise ValueError(
+                f"observed field '{name}' is not a field of problem '{problem.name}'; its fields: "
+                f"{', '.join(problem.fields)}"
+            )
+    return dataclasses.replace(problem, terms=[*problem.terms, *data_terms(data, names, weight)])
+
+
+INVERSE_PARAMS = ("data", "infer")
+"""Parameters ``pdes.get`` takes for any problem: observations to add, and coefficients to infer (``applied``)."""
+OUTSIDE = ("refuse", "drop")
+
+
+def applied(problem: Problem, data: dict | None = None, infer: dict | None = None) -> Problem:
+    """``problem`` with observations read from a file and known coefficients made unknown, recorded in its params.
+
+    ``data = {"file": path, "fields": [names] or None, "outside": "refuse" | "drop", "time": t or None}``
+    (``pdes.data_files.read_data``; ``sha256``, recorded on first use, must match the file's when given again);
+    ``infer = {name: initial or None}`` (``pdes.unknowns.infer``). This is what ``--data`` and ``--infer`` do,
+    and what rebuilds such a run's problem from its run file.
+    """
+    params = dict(problem.params)
+    if data is not None:
+        data = dict(data)
+        unknown = sorted(set(data) - {"file", "fields", "outside", "time", "sha256"})
+        if unknown or "file" not in data:
+            raise ValueError(f"data must be {{'file': path, 'fields', 'outside', 'time'}}, got keys {sorted(data)}")
+        outside = data.get("outside") or "refuse"
+        if outside not in OUTSIDE:
+            raise ValueError(f"data outside the domain: valid choices are {', '.join(OUTSIDE)}, got {outside!r}")
+        from pdes.data_files import read_data  # meshio and h5py are loaded only when data are read
+
+        path = str(Path(data["file"]).resolve())
+        digest = file_digest(path)
+        if data.get("sha256") not in (None, digest):
+            raise ValueError(f"the data file '{path}' changed since the run was trained on it (its SHA-256 differs)")
+        fields = data.get("fields")
+        observations = read_data(path, problem.coordinates, fields, data.get("time"))
+        observations = observations.inside(problem.domain, drop=outside == "drop")
+        problem = with_data(problem, observations, fields)
+        params["data"] = {
+            "file": path,
+            "fields": fields,
+            "outside": outside,
+            "time": data.get("time"),
+            "sha256": digest,
+        }
+    for name, initial in (infer or {}).items():
+        problem = unknowns.infer(problem, name, initial)
+    return dataclasses.replace(problem, params={**params, **({"infer": dict(infer)} if infer else {})})
+
+
+def file_digest(path: str) -> str:
+    """The SHA-256 of the file at ``path`` (hex); a missing file is refused in one line."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as error:
+        raise ValueError(f"cannot read the data file '{path}': {error.strerror}") from None
+
+
+def synthetic_data(
+    problem: Problem, n: int, noise: float = 0.0, seed: int = 0, names: Sequence[str] | None = None
+) -> Data:
+    """``n`` observations of ``names`` (default: the reference's fields) at points uniform in the domain.
+
+    Each value is the reference's plus Gaussian noise of standard deviation ``σ = noise × RMS`` of that
+    field's exact values at the points (so ``noise=0.01`` is "1 % noise"); ``σ`` is the data's ``noise``.
+    """
+    if problem.reference is None:
+        raise ValueError(f"problem '{problem.name}' has no reference to draw synthetic observations from")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of observations must be a positive integer, got {n!r}")
+    if not 0 <= noise < float("inf"):
+        raise ValueError(f"noise must be a finite relative standard deviation >= 0, e.g. 0.01, got {noise!r}")
+    generator = torch.Generator().manual_seed(seed)
+    points = uniform_points(problem.domain, n, generator)
+    exact = problem.reference.evaluate(points)
+    names = list(exact) if names is None else list(names)
+    for name in names:
+        if name not in exact:
+            raise ValueError(f"the reference of '{problem.name}' gives {', '.join(exact)}, not '{name}'")
+    values, sigma = {}, {}
+    for name in names:
+        sigma[name] = noise * float(exact[name].square().mean().sqrt())
+        values[name] = exact[name] + sigma[name] * torch.randn(n, generator=generator, dtype=torch.float64)
+    return Data(points, values, noise=sigma)
+
+
+def uniform_points(domain, n: int, generator: torch.Generator) -> Tensor:
+    """``n`` independent points uniform in ``domain`` (rejection where its map weights points 0)."""
+    kept: list[Tensor] = []
+    count = 0
+    for _ in range(DRAW_ROUNDS):
+        u = torch.rand(2 * n, domain.cube_dim, generator=generator, dtype=torch.float64)
+        x, w = domain.from_unit_cube(u)
+        kept.append(x[w > 0])
+        count += kept[-1].shape[0]
+        if count >= n:
+            return torch.cat(kept)[:n]
+    raise ValueError(f"could not draw {n} points inside the domain in {DRAW_ROUNDS} rounds")
+
+
+def kovasznay_inverse(points: int = 100, noise: float = 0.01, data_seed: int = 0, initial: float = 0.1) -> Problem:
+    """Kovasznay's flow at Re = 20 with its viscosity ν (true 1/20) unknown, from ``points`` velocity
+    observations with ``noise`` (relative, ``synthetic_data``); ν starts at ``initial``."""
+    check_positive("kovasznay_inverse", "initial", initial, "the first guess of the viscosity")
+    base = navier_stokes.kovasznay()
+    data = synthetic_data(base, points, noise, data_seed, ["u", "v"])
+    true = base.coefficients["nu"]
+    problem = with_data(dataclasses.replace(base, coefficients={}), data)
+    return dataclasses.replace(
+        problem,
+        name="kovasznay_inverse",
+        unknowns=[Unknown("nu", initial=initial, positive=True, true=true)],
+        params={"points": points, "noise": noise, "data_seed": data_seed, "initial": initial},
+        defaults=INVERSE_DEFAULTS["kovasznay_inverse"],
+    )
+
+
+def cavity_inverse(points: int = 200, noise: float = 0.01, data_seed: int = 0, initial: float = 50.0) -> Problem:
+    """The smooth-lid cavity at Re = 100 with its Reynolds number unknown, from ``points`` velocity observations
+    of the FEM reference with ``noise``; Re starts at ``initial``."""
+    check_positive("cavity_inverse", "initial", initial, "the first guess of the Reynolds number")
+    base = navier_stokes.cavity(re=100.0, lid="smooth")
+    data = synthetic_data(base, points, noise, data_seed, ["u", "v"])
+    problem = with_data(dataclasses.replace(base, coefficients={}), data)
+    return dataclasses.replace(
+        problem,
+        name="cavity_inverse",
+        unknowns=[Unknown("re", initial=initial, positive=True, true=100.0)],
+        params={"points": points, "noise": noise, "data_seed": data_seed, "initial": initial},
+        defaults=INVERSE_DEFAULTS["cavity_inverse"],
+    )
+
+
+def heat2d_varcoef_inverse(points: int = 400, noise: float = 0.01, data_seed: int = 0) -> Problem:
+    """heat2d_varcoef with its conductivity field κ(x, y) unknown (positive, a separate network over x, y), from
+    ``points`` temperature observations of the FEM reference with ``noise``; source, boundary and initial data
+    known. The residual is ``u_t − ∇·(κ∇u) − s`` with ``∇·(κ∇u) = κΔu + κ_x u_x + κ_y u_y``."""
+    base = heat.heat2d_varcoef()
+    data = synthetic_data(base, points, noise, data_seed, ["u"])
+    domain = base.domain
+
+    def pde(f):
+        flux_divergence = f.k * f.laplacian("u", "xy") + f.k_x * f.u_x + f.k_y * f.u_y
+        return f.u_t - flux_divergence - heat.varcoef_source(f.x, f.y, f.t)
+
+    problem = dataclasses.replace(base, terms=[Term("pde", domain, pde)])
+    conductivity = UnknownField("k", positive=True, network="separate", over="xy", true=_true_kappa)
+    problem = dataclasses.replace(problem, unknowns=[conductivity])
+    return dataclasses.replace(
+        with_data(problem, data),
+        name="heat2d_varcoef_inverse",
+        params={"points": points, "noise": noise, "data_seed": data_seed},
+        defaults=INVERSE_DEFAULTS["heat2d_varcoef_inverse"],
+    )
+
+
+def _true_kappa(x: Tensor, y: Tensor, t: Tensor) -> Tensor:
+    """The conductivity of heat2d_varcoef at space-time points (it does not depend on t)."""
+    return heat.varcoef_kappa(x, y)
+
+
+INVERSE_DEFAULTS = {
+    "kovasznay_inverse": {**navier_stokes.KOVASZNAY_DEFAULTS},
+    "cavity_inverse": {**navier_stokes.CAVITY_DEFAULTS["smooth"]},
+    "heat2d_varcoef_inverse": {**heat.HEAT2D_DEFAULTS["exact"]},
+}
+"""Solver settings of the registered inverse problems (those of their forward problems until measured)."""
