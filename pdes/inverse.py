@@ -38,12 +38,16 @@ def with_data(problem: Problem, data: Data, names: Sequence[str] | None = None, 
             f"({', '.join(problem.fields)}); name the observed fields"
         )
     for name in names:
-        if name not in problem.fields:
-            raise ValueError(
-                f"observed field '{name}' is not a field of problem '{problem.name}'; its fields: "
-                f"{', '.join(problem.fields)}"
-            )
+        check_observed_field(problem, name)
     return dataclasses.replace(problem, terms=[*problem.terms, *data_terms(data, names, weight)])
+
+
+def check_observed_field(problem: Problem, name: str) -> None:
+    """Refuse, in one line, an observed field that is not a field of ``problem``."""
+    if name not in problem.fields:
+        raise ValueError(
+            f"observed field '{name}' is not a field of problem '{problem.name}'; its fields: {', '.join(problem.fields)}"
+        )
 
 
 INVERSE_PARAMS = ("data", "infer")
@@ -75,6 +79,8 @@ def applied(problem: Problem, data: dict | None = None, infer: dict | None = Non
         if data.get("sha256") not in (None, digest):
             raise ValueError(f"the data file '{path}' changed since the run was trained on it (its SHA-256 differs)")
         fields = data.get("fields")
+        for name in fields or ():
+            check_observed_field(problem, name)
         observations = read_data(path, problem.coordinates, fields, data.get("time"))
         observations = observations.inside(problem.domain, drop=outside == "drop")
         problem = with_data(problem, observations, fields)

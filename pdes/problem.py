@@ -362,10 +362,13 @@ def check_unknowns(unknowns: object) -> list:
 
 def check_distinct_names(problem: Problem) -> None:
     """Refuse a coefficient or unknown whose name is another's, a coordinate's or a field's, or a Fields method's."""
+    reserved = ("data", "laplacian", "reads")
+    for name in problem.fields:
+        if name in reserved:
+            raise ValueError(f"field '{name}' has the name of a method of the Fields view; give it another name")
     taken = {c: "a coordinate" for c in problem.coordinates}
     taken.update({f: "a field" for f in problem.fields})
-    for name in ("data", "laplacian", "reads"):
-        taken[name] = "a name of the Fields view"
+    taken.update(dict.fromkeys(reserved, "a name of the Fields view"))
     for name in problem.coefficients:
         if name in taken:
             raise ValueError(f"coefficient '{name}' has the name of {taken[name]}; give it another name")
