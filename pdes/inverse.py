@@ -46,7 +46,8 @@ def check_observed_field(problem: Problem, name: str) -> None:
     """Refuse, in one line, an observed field that is not a field of ``problem``."""
     if name not in problem.fields:
         raise ValueError(
-            f"observed field '{name}' is not a field of problem '{problem.name}'; its fields: {', '.join(problem.fields)}"
+            f"observed field '{name}' is not a field of problem '{problem.name}'; "
+            f"its fields: {', '.join(problem.fields)}"
         )
 
 
