@@ -286,3 +286,33 @@ def test_a_residual_that_reads_data_off_a_data_region_is_refused():
     problem = pdes.Problem("p", ("x",), ("u",), box, [pdes.Term("pde", box, lambda f: f.u - f.data("u"))])
     with pytest.raises(pdes.UnknownName, match="this term's region is not a pdes Data region"):
         pinn.solve(problem, progress=False, steps=1, lbfgs_steps=0)
+
+
+def test_observations_of_a_derivative_enter_like_any_residual():
+    """A measured flux ``q = u_x``: the data term ``f.u_x − f.data("q")`` on both engines is the mean squared misfit."""
+    box = Box([0.0], [1.0])
+    x = torch.linspace(0.1, 0.9, 9, dtype=torch.float64)[:, None]
+    flux = Data(x, {"q": math.pi * torch.cos(math.pi * x[:, 0])})
+    problem = pdes.Problem("flux", ("x",), ("u",), box, [pdes.Term("flux", flux, lambda f: f.u_x - f.data("q"))])
+    model = build_model(problem, Config(width=8, depth=2, dtype="float64"))
+    q = flux.quadrature()
+    points = q.points.clone().requires_grad_(True)
+    (u_x,) = torch.autograd.grad(model(points)[:, 0].sum(), points)
+    by_hand = (u_x[:, 0] - q.values["q"]).square().mean()
+    for engine in ("forward", "autograd"):
+        loss = StepPlan(problem, model, engine).losses(model, {"flux": q})["flux"]
+        assert torch.allclose(loss, by_hand, rtol=1e-12), engine
+
+
+def test_inferred_fields_are_exported_to_vtk(tmp_path):
+    import pyvista
+
+    import pinn.vtk
+
+    result = pinn.solve(
+        pdes.get("heat2d_varcoef_inverse", points=30), progress=False, steps=5, lbfgs_steps=0, batch=32, width=8
+    )
+    files = pinn.vtk.export(result, tmp_path, times=[0.5], resolution=8)
+    mesh = pyvista.read(next(f for f in files if f.suffix in (".vtu", ".vts", ".vtr", ".vti")))
+    assert {"u", "k"} <= set(mesh.point_data.keys())
+    assert (mesh.point_data["k"] > 0).all()
