@@ -18,13 +18,10 @@ from pinn.nn import BatchStatistics
 Tensor = torch.Tensor
 
 
-class Transformed(nn.Module):
-    """``network`` followed by ``transform(points, raw) -> outputs``."""
+class AroundNetwork(nn.Module):
+    """A module around a backbone ``self.network`` that passes its BatchNorm statistics through to it."""
 
-    def __init__(self, network: nn.Module, transform: Callable[[Tensor, Tensor], Tensor]):
-        super().__init__()
-        self.network = network
-        self.transform = transform
+    network: nn.Module
 
     @property
     def couples_points(self) -> bool:
@@ -36,6 +33,15 @@ class Transformed(nn.Module):
     def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
         if self.couples_points:
             self.network.update_running_statistics(statistics)
+
+
+class Transformed(AroundNetwork):
+    """``network`` followed by ``transform(points, raw) -> outputs``."""
+
+    def __init__(self, network: nn.Module, transform: Callable[[Tensor, Tensor], Tensor]):
+        super().__init__()
+        self.network = network
+        self.transform = transform
 
     def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
         raw = self.network(x) if statistics is None else self.network(x, statistics)

@@ -27,6 +27,7 @@ from pdes.problem import Problem
 from pdes.unknowns import Unknown
 from pinn.jets import Layout, elementwise, layer_jet, softplus_derivatives
 from pinn.nn import MLP, BatchStatistics
+from pinn.transformed import AroundNetwork
 
 Tensor = torch.Tensor
 
@@ -62,7 +63,7 @@ def value_of(unknown: Unknown, raw: Tensor) -> Tensor:
     return torch.exp(raw) if unknown.positive else raw
 
 
-class Inverse(nn.Module):
+class Inverse(AroundNetwork):
     """``network``'s fields and the unknown fields of ``problem`` in the problem's field order (module docstring).
 
     ``network`` gives every field but the separate ones (``len(problem.fields) − len(separate)``
@@ -82,17 +83,6 @@ class Inverse(nn.Module):
         self.register_buffer("order", torch.tensor([order.index(name) for name in problem.fields]), persistent=False)
         positive = [problem.fields.index(u.name) for u in problem.unknown_fields if u.positive]
         self.register_buffer("positive", torch.tensor(positive, dtype=torch.long), persistent=False)
-
-    @property
-    def couples_points(self) -> bool:
-        return getattr(self.network, "couples_points", False)
-
-    def batch_statistics(self, x: Tensor) -> list[BatchStatistics]:
-        return self.network.batch_statistics(x) if self.couples_points else []
-
-    def update_running_statistics(self, statistics: Sequence[BatchStatistics]) -> None:
-        if self.couples_points:
-            self.network.update_running_statistics(statistics)
 
     def forward(self, x: Tensor, statistics: Sequence[BatchStatistics] | None = None) -> Tensor:
         main = self.network(x) if statistics is None else self.network(x, statistics)
