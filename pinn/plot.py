@@ -182,6 +182,7 @@ def history_panels(history: dict, report: dict | None) -> list[HistoryPanel]:
     panels.append(
         HistoryPanel("relative L2 error against wall time", "wall time (s)", "rel L2 error", by_wall, wall_marks)
     )
+    panels.append(HistoryPanel("inferred coefficients", "step", "rel error, or value", unknown_series(history, report)))
     panels += quadrature_panels(history.get("quadrature", []), report, steps, marks)
     adam = [(s, lr) for s, lr, phase in zip(steps, history.get("lr", []), phases) if phase == "adam"]
     lr = {"Adam": ([s for s, _ in adam], [lr for _, lr in adam])}
@@ -194,6 +195,23 @@ def history_panels(history: dict, report: dict | None) -> list[HistoryPanel]:
         series[n] = ([w["step"] for w in kept], [w["weights"][n] for w in kept])
     panels.append(HistoryPanel("balancing weights λ", "step", "λ", series, marks))
     return [p for p in panels if p.note or any(positive_points(x, y) for x, y in p.series.values())]
+
+
+def unknown_series(history: dict, report: dict | None) -> dict[str, tuple[list[float], list[float]]]:
+    """Each unknown coefficient at every evaluation: its relative error where the report gives its true value
+    (``|value − true| / |true|``), else its value."""
+    truths = {name: u.get("true") for name, u in (report or {}).get("unknowns", {}).items()}
+    kept = [e for e in history.get("eval", []) if "unknowns" in e]
+    series = {}
+    for name in sorted({name for e in kept for name in e["unknowns"]}):
+        true = truths.get(name)
+        steps = [e["step"] for e in kept if name in e["unknowns"]]
+        values = [e["unknowns"][name] for e in kept if name in e["unknowns"]]
+        if true:
+            series[f"{name} rel error"] = (steps, [abs(v - true) / abs(true) for v in values])
+        else:
+            series[name] = (steps, values)
+    return series
 
 
 def quadrature_panels(

@@ -118,7 +118,7 @@ def test_an_unknown_coefficient_gets_the_gradient_of_finite_differences(engine, 
     def loss_at(shift: float) -> float:
         with torch.no_grad():
             raw.add_(shift)
-        value = float(loss())  # with autograd on: the autograd engine differentiates the points
+        value = float(loss().detach())  # with autograd on: the autograd engine differentiates the points
         with torch.no_grad():
             raw.sub_(shift)
         return value
@@ -316,3 +316,15 @@ def test_inferred_fields_are_exported_to_vtk(tmp_path):
     mesh = pyvista.read(next(f for f in files if f.suffix in (".vtu", ".vts", ".vtr", ".vti")))
     assert {"u", "k"} <= set(mesh.point_data.keys())
     assert (mesh.point_data["k"] > 0).all()
+
+
+def test_the_history_figure_draws_each_inferred_coefficient_against_its_truth(tmp_path):
+    from pinn.plot import history_figure
+
+    result = pinn.solve(poisson_inverse(), progress=False, steps=40, lbfgs_steps=0, batch=32, width=8, eval_every=10)
+    figure = history_figure(result)
+    (axes,) = [a for a in figure.axes if a.get_title() == "inferred coefficients"]
+    (line,) = [line for line in axes.lines if line.get_label() == "nu rel error"]
+    history = result.report["unknowns"]["nu"]["history"]
+    assert list(line.get_xdata()) == [s for s, _ in history]
+    assert list(line.get_ydata()) == pytest.approx([abs(v - NU) / NU for _, v in history])
