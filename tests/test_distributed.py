@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+from test_inverse import poisson_inverse
 from trivial import trivial_errors
 
 import pdes
@@ -27,6 +28,7 @@ from pinn.plan import StepPlan, total_loss
 from pinn.solver import solve
 from pinn.state import build_model, stream_generators
 from pinn.step import setup
+from pinn.unknowns import coefficient_values
 from samplers.quadrature import Quadrature
 
 SIZE = 2
@@ -95,7 +97,14 @@ def worker(rank: int, port: int, out: str) -> None:
     assert cli.main(argv) == 0
     results = {"cases": {name: gradient_case(*case) for name, case in CASES.items()}}
     results["resume"] = resume_case(out / "resume")
+    results["inverse"] = inverse_case()
     torch.save(results, out / f"rank{rank}.pt")
+
+
+def inverse_case() -> dict:
+    """This rank's unknown ν after a few steps of an inverse solve (its gradient all-reduced like the network's)."""
+    result = solve(poisson_inverse(), progress=False, **dict(RESUME_CONFIG, steps=6))
+    return {"nu": float(coefficient_values(result.model)["nu"].detach()), "report": result.report}
 
 
 def free_port() -> int:
@@ -184,6 +193,13 @@ def test_two_process_solve_matches_one_process_with_twice_the_batch(two_processe
     error_two, error_one = two["errors"]["u"]["rel_l2"], one["errors"]["u"]["rel_l2"]
     assert 1 / 1.25 < error_two / error_one < 1.25
     assert max(error_two, error_one) < 0.9 * trivial_errors(pdes.get("heat2d"), Config())["u"]
+
+
+def test_an_unknown_coefficient_trains_as_one_value_on_every_rank(two_processes):
+    _, ranks = two_processes
+    values = [r["inverse"]["nu"] for r in ranks]
+    assert values[0] == values[1] != 1.0
+    assert ranks[0]["inverse"]["report"]["unknowns"]["nu"]["value"] == pytest.approx(values[0])
 
 
 def test_combined_statistics_are_those_of_the_global_batch():
