@@ -10,9 +10,10 @@
   ``{name: σ}``) and ``checksum``: the SHA-256 (``pdes.reference_cache.checksum``) over the arrays
   (``points``, ``values/<name>``) and the attributes ``format``, ``coordinates``, ``noise``. A file
   whose checksum does not match is refused as corrupt.
-- any mesh file meshio reads (``.vtu``, ``.vtk``, ``.msh``, ``.xdmf``, …): the points are the mesh's
-  points, in as many coordinates as the problem has in space (meshio gives three; those past them must
-  be zero); the values are its 1-D point data arrays (``(N,)``, or ``(N, 1)``), vector arrays are
+- any mesh file meshio reads (``.vtu``, ``.vtk``, ``.msh``, ``.xdmf``, …), and the VTK XML grids meshio does
+  not (``.vts``, ``.vtr``, ``.vti``, ``.vtp``: pyvista reads them, the ``.vts`` of ``pinn export-vtk`` too): the
+  points are the mesh's points, in as many coordinates as the problem has in space (meshio gives three;
+  those past them must be zero); the values are its 1-D point data arrays (``(N,)``, or ``(N, 1)``), vector arrays are
   skipped (and refused when asked for by name). ``write_data`` writes ``.vtu``: a point cloud, one
   ``vertex`` cell per point, points padded with zeros to three coordinates. A ``.vtu`` file holds no
   noise (``write_data`` refuses data with noise) and no time.
@@ -209,14 +210,40 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
+PYVISTA_SUFFIXES = (".vts", ".vtr", ".vti", ".vtp")
+"""VTK XML files meshio does not read (structured, rectilinear and image grids, poly data): read with pyvista,
+so that the ``.vts`` of ``pinn export-vtk`` reads back as observations."""
+
+
 def _mesh_suffixes() -> tuple[str, ...]:
     import meshio
 
-    return tuple(sorted(set(meshio.extension_to_filetypes) - set(HDF5_SUFFIXES + CSV_SUFFIXES)))
+    return tuple(
+        sorted((set(meshio.extension_to_filetypes) | set(PYVISTA_SUFFIXES)) - set(HDF5_SUFFIXES + CSV_SUFFIXES))
+    )
 
 
 def _read_suffixes() -> str:
-    return f"{', '.join(CSV_SUFFIXES + HDF5_SUFFIXES)} or a mesh file meshio reads ({', '.join(_mesh_suffixes())})"
+    meshes = ", ".join(_mesh_suffixes())
+    return f"{', '.join(CSV_SUFFIXES + HDF5_SUFFIXES)} or a mesh file meshio or pyvista reads ({meshes})"
+
+
+def _mesh_arrays(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A mesh file's points ``(N, 3)`` and point data: by pyvista for ``PYVISTA_SUFFIXES``, else by meshio."""
+    if _suffix(path) not in PYVISTA_SUFFIXES:
+        from pdes.meshes.files import meshio_read
+
+        mesh = meshio_read(path, "data file")
+        return np.asarray(mesh.points, dtype=np.float64), dict(mesh.point_data)
+    import pyvista
+
+    try:
+        mesh = pyvista.read(path)
+    except Exception as error:  # pyvista raises many kinds for a damaged file
+        raise ValueError(f"'{path}' could not be read as a VTK file ({type(error).__name__}: {error})") from None
+    return np.asarray(mesh.points, dtype=np.float64), {
+        name: np.asarray(mesh.point_data[name]) for name in mesh.point_data
+    }
 
 
 def _in_coordinates(
@@ -443,8 +470,6 @@ def _line(error: BaseException) -> str:
 def _read_mesh(
     path: Path, coordinates: tuple[str, ...], time: float | None, names: tuple[str, ...] | None
 ) -> tuple[None, np.ndarray, dict[str, np.ndarray], None]:
-    from pdes.meshes.files import meshio_read
-
     space = coordinates[:-1] if coordinates[-1] == TIME else coordinates
     if coordinates[-1] == TIME and time is None:
         raise ValueError(
@@ -453,8 +478,7 @@ def _read_mesh(
         )
     if not space:
         raise ValueError(f"'{path}': a mesh file has points in space, but the coordinates are only {TIME}")
-    mesh = meshio_read(path, "data file")
-    points = np.asarray(mesh.points, dtype=np.float64)
+    points, point_data = _mesh_arrays(path)
     if points.ndim != 2 or points.shape[0] == 0:
         raise ValueError(f"'{path}' holds no mesh points")
     if points.shape[1] < len(space):
@@ -471,7 +495,7 @@ def _read_mesh(
         )
     n = points.shape[0]
     values, vectors = {}, {}
-    for name, array in mesh.point_data.items():
+    for name, array in point_data.items():
         array = np.asarray(array)
         if array.shape == (n,) or array.shape == (n, 1):
             values[name] = array.reshape(n)

@@ -91,3 +91,16 @@ def test_pinn_data_refuses_bad_counts_in_one_line(tmp_path, capsys):
     assert "expected a positive integer, got '0'" in capsys.readouterr().err
     assert main(["data", "heat1d", "--points", "5", "--fields", "w", "--out", str(tmp_path / "o.h5")]) == 2
     assert "not 'w'" in capsys.readouterr().err
+
+
+def test_the_vtk_export_of_a_run_reads_back_as_observations(tmp_path, capsys):
+    """``pinn export-vtk`` writes a .vts (pyvista reads it, meshio does not): a user's field file as observations."""
+    first = tmp_path / "first"
+    assert main(["solve", "kovasznay", "--out", str(first), *SHORT]) == 0
+    assert main(["export-vtk", str(first), "--resolution", "12"]) == 0
+    (fields,) = (first / "vtk").glob("fields.vts")
+    out = tmp_path / "second"
+    command = ["solve", "kovasznay", "--data", str(fields), "--data-field", "u,v", "--infer", "nu=0.1"]
+    assert main([*command, "--out", str(out), *SHORT]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["data_u"]["observations"] == 144 and set(report["data"]) == {"data_u", "data_v"}
