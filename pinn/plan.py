@@ -198,8 +198,9 @@ class StepPlan:
                 losses[term.name] = q.mean(r**2)
         return {t.name: losses[t.name] for t in self.problem.terms if t.name in losses}
 
-    def residuals(self, model: Model, points: Tensor) -> list[Tensor]:
-        """The residual ``(N,)`` of every term of the plan at the same ``points`` (a one-group plan)."""
+    def residuals(self, model: Model, points: Tensor | Quadrature) -> list[Tensor]:
+        """The residual ``(N,)`` of every term of the plan at the same ``points`` (a one-group plan); a Quadrature
+        brings its observed values along (``Quadrature.values``)."""
         (group,) = self.groups
         q = points if isinstance(points, Quadrature) else Quadrature(points, points.new_ones(points.shape[0]))
         batch = {group.owner.name: q}

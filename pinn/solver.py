@@ -273,9 +273,10 @@ def start(
 
 
 def check_unknowns_read(problem: Problem, names_read: set[str]) -> None:
-    """Refuse, in one line, an unknown coefficient that no residual reads: nothing could infer it."""
-    for unknown in problem.unknown_coefficients:
-        if unknown.name not in names_read:
+    """Refuse, in one line, an unknown coefficient or field that no residual reads: nothing could infer it."""
+    fields_read = {name.split("_")[0] for read in names_read for name in read.split("+")}
+    for unknown in problem.unknowns:
+        if unknown.name not in names_read and unknown.name not in fields_read:
             raise ValueError(
                 f"no residual of problem '{problem.name}' reads the unknown '{unknown.name}' (as f.{unknown.name}), "
                 "so nothing could infer it; read it in a residual or do not declare it"

@@ -328,3 +328,20 @@ def test_the_history_figure_draws_each_inferred_coefficient_against_its_truth(tm
     history = result.report["unknowns"]["nu"]["history"]
     assert list(line.get_xdata()) == [s for s, _ in history]
     assert list(line.get_ydata()) == pytest.approx([abs(v - NU) / NU for _, v in history])
+
+
+def test_an_unknown_field_that_no_residual_reads_is_refused():
+    box = Box([0.0], [1.0])
+    terms = [pdes.Term("pde", box, lambda f: f.u_xx + 1)]
+    problem = pdes.Problem("p", ("x",), ("u",), box, terms, unknowns=[UnknownField("k")])
+    with pytest.raises(ValueError, match="no residual of problem 'p' reads the unknown 'k'"):
+        pinn.solve(problem, progress=False, steps=1, lbfgs_steps=0)
+    read = pdes.Problem(
+        "p",
+        ("x",),
+        ("u",),
+        box,
+        [pdes.Term("pde", box, lambda f: f.k_x * f.u_x + f.u_xx)],
+        unknowns=[UnknownField("k")],
+    )
+    assert pinn.solve(read, progress=False, steps=1, lbfgs_steps=0).report["unknowns"]["k"]["kind"] == "field"
