@@ -164,7 +164,9 @@ def test_an_unknown_with_its_own_learning_rate_gets_its_own_adam_group():
 
 @pytest.mark.parametrize("stop_at", [40, 80], ids=["during_adam", "during_lbfgs"])
 def test_a_run_with_unknowns_and_data_resumes_bit_identically(tmp_path, interrupted_solve, stop_at):
-    settings = dict(SETTINGS, batch=16)  # minibatches of the 40 observations: an epoch order to resume
+    # minibatches of the 40 observations: an epoch order to resume; two L-BFGS chunks (steps 110, 140), so that
+    # the run cut at 110 resumes L-BFGS on its stored batches, observed values included
+    settings = dict(SETTINGS, batch=16, lbfgs_steps=80)
     whole = pinn.solve(poisson_inverse(), out=tmp_path / "whole", progress=False, **settings)
     interrupted_solve(stop_at, poisson_inverse(), out=tmp_path / "cut", **settings)
     resumed = pinn.solve(poisson_inverse(), out=tmp_path / "cut", progress=False, resume=True)
@@ -223,13 +225,14 @@ def test_an_unknown_field_with_a_true_field_gets_its_errors(tmp_path):
 
 def test_observations_outside_the_domain_are_refused_or_dropped_on_request():
     box = Box([0.0], [1.0])
-    data = Data(torch.tensor([[0.5], [1.5], [2.0]]), {"u": torch.zeros(3)})
+    data = Data(torch.tensor([[1.5], [0.5], [2.0]]), {"u": torch.tensor([0.0, 1.0, 2.0])})
     with pytest.raises(
         ValueError, match=r"term 'data_u': 2 of 3 observations lie outside the domain \(first: \(1.5,\)\)"
     ):
         pdes.Problem("p", ("x",), ("u",), box, data_terms(data))
     kept = data.inside(box, drop=True)
     assert len(kept) == 1 and kept.dropped == 2 and kept.summary()["dropped"] == 2
+    assert kept.points.tolist() == [[0.5]] and kept.values["u"].tolist() == [1.0]
 
 
 @pytest.mark.parametrize(
@@ -345,3 +348,20 @@ def test_an_unknown_field_that_no_residual_reads_is_refused():
         unknowns=[UnknownField("k")],
     )
     assert pinn.solve(read, progress=False, steps=1, lbfgs_steps=0).report["unknowns"]["k"]["kind"] == "field"
+
+
+def test_fields_come_out_in_the_problems_order_whatever_network_gives_them():
+    """Fields (u, v, k, m): k from a separate network over x, m a shared output; the backbone gives (u, v, m)."""
+    box = Box([0.0, 0.0], [1.0, 1.0])
+    unknowns = [UnknownField("k", network="separate", over="x"), UnknownField("m", positive=True)]
+    terms = [pdes.Term("pde", box, lambda f: f.k * f.u_xx + f.m * f.v_yy + f.k_x)]
+    problem = pdes.Problem("order", ("x", "y"), ("u", "v"), box, terms, unknowns=unknowns)
+    assert problem.fields == ("u", "v", "k", "m")
+    model = build_model(problem, Config(width=8, depth=2, dtype="float64"))
+    x = torch.rand(5, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    needed = [(f, w) for f in range(4) for w in [(), (0,), (1,), (0, 0), (1, 1)]]
+    forward, autograd = ForwardDerivatives(model, x, needed), AutogradDerivatives(model, x)
+    for key in needed:
+        assert torch.allclose(forward.derivative(*key), autograd.derivative(*key), rtol=1e-10, atol=1e-12), key
+    assert torch.equal(autograd.derivative(2, (1,)), torch.zeros(5, dtype=torch.float64))  # k does not vary in y
+    assert (autograd.derivative(3, (1,)).abs() > 0).all() and (model(x)[:, 3] > 0).all()  # m does; positive
