@@ -260,9 +260,8 @@ def reference_summary(summary: dict) -> str:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from pdes.data_files import write_data
-
     import pdes
+    from pdes.data_files import write_data
 
     problem = pdes.get(args.problem, **parse_params(args.param))
     data = pdes.synthetic_data(problem, args.points, args.noise, args.seed, args.fields)
