@@ -216,4 +216,5 @@ INVERSE_DEFAULTS = {
     # gradient-norm balancing: κ rel L2 0.105 → 0.024 (seed 0) at the same steps; 3000 + 2000 steps without it: 0.056.
     "heat2d_varcoef_inverse": {**heat.HEAT2D_DEFAULTS["exact"], "balance_every": 100},
 }
-"""Solver settings of the registered inverse problems (those of their forward problems until measured)."""
+"""Solver settings of the registered inverse problems: their forward problems', changed where measured
+(``benchmarks/inverse.py``; the comments give the measurements)."""
