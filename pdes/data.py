@@ -76,17 +76,6 @@ class Data(Region):
         """Every observation with weight ``1/N`` and its values: the mean over the data."""
         return Quadrature(self.points, torch.full((len(self),), 1.0 / len(self), dtype=torch.float64), self.values)
 
-    def observed_at(self, points: Tensor) -> dict[str, Tensor]:
-        """The values ``{name: (M,)}`` at ``points`` ``(M, d)``, each an observation point exactly (as the rule's draws
-        are, float64); a point that is not one raises ValueError."""
-        if not hasattr(self, "_rows"):
-            self._rows = {tuple(row): k for k, row in enumerate(self.points.tolist())}
-        try:
-            rows = torch.tensor([self._rows[tuple(row)] for row in points.detach().cpu().double().tolist()])
-        except KeyError as missing:
-            raise ValueError(f"the point {missing.args[0]} is not one of the observation points") from None
-        return {name: value[rows] for name, value in self.values.items()}
-
     def select(self, names: Sequence[str]) -> Data:
         """The same points with the values ``names`` only (each must be one of ``self.names``)."""
         for name in names:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -30,13 +30,16 @@ DRAW_ROUNDS = 64
 
 def with_data(problem: Problem, data: Data, names: Sequence[str] | None = None, weight: float = 1.0) -> Problem:
     """``problem`` with the terms ``data_<name>: f.<name> − f.data(name)`` for each of ``names`` (default: every
-    observed value that is a field of the problem); a name that is no field is refused."""
-    names = [n for n in data.names if n in problem.fields] if names is None else list(names)
-    if not names:
-        raise ValueError(
-            f"the data observe {', '.join(data.names)}, none of them a field of problem '{problem.name}' "
-            f"({', '.join(problem.fields)}); name the observed fields"
-        )
+    observed value, each of which must then be a field of the problem); a name that is no field is refused."""
+    if names is None:
+        others = [n for n in data.names if n not in problem.fields]
+        if others:
+            raise ValueError(
+                f"the data hold {', '.join(others)}, which {'is' if len(others) == 1 else 'are'} not a field of "
+                f"problem '{problem.name}' ({', '.join(problem.fields)}); name the observed fields to fit "
+                "(names=[...], --data-field u,v)"
+            )
+        names = list(data.names)
     for name in names:
         check_observed_field(problem, name)
     return dataclasses.replace(problem, terms=[*problem.terms, *data_terms(data, names, weight)])
@@ -65,6 +68,7 @@ def applied(problem: Problem, data: dict | None = None, infer: dict | None = Non
     and what rebuilds such a run's problem from its run file.
     """
     params = dict(problem.params)
+    check_inverse_params(data, infer)
     if data is not None:
         data = dict(data)
         unknown = sorted(set(data) - {"file", "fields", "outside", "time", "sha256"})
@@ -97,6 +101,26 @@ def applied(problem: Problem, data: dict | None = None, infer: dict | None = Non
     return dataclasses.replace(problem, params={**params, **({"infer": dict(infer)} if infer else {})})
 
 
+def check_inverse_params(data: object, infer: object) -> None:
+    """Refuse, in one line, ``data``/``infer`` parameters of the wrong kind (``applied``)."""
+    if data is not None:
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"parameter data must be a table {{file = ..., fields = [...]}} (--data FILE), got {data!r}"
+            )
+        fields = data.get("fields")
+        if fields is not None and (isinstance(fields, str) or not all(isinstance(f, str) for f in fields)):
+            raise ValueError(f"data fields must be a list of field names such as ['u', 'v'], got {fields!r}")
+    if infer is not None:
+        if not isinstance(infer, Mapping):
+            raise ValueError(
+                f"parameter infer must map names to first guesses, e.g. {{nu = 0.1}} (--infer nu=0.1), got {infer!r}"
+            )
+        for name, guess in infer.items():
+            if guess is not None and (isinstance(guess, bool) or not isinstance(guess, int | float)):
+                raise ValueError(f"the first guess of '{name}' must be a number or none, got {guess!r}")
+
+
 def file_digest(path: str) -> str:
     """The SHA-256 of the file at ``path`` (hex); a missing file is refused in one line."""
     try:
@@ -108,7 +132,8 @@ def file_digest(path: str) -> str:
 def synthetic_data(
     problem: Problem, n: int, noise: float = 0.0, seed: int = 0, names: Sequence[str] | None = None
 ) -> Data:
-    """``n`` observations of ``names`` (default: the reference's fields) at points uniform in the domain.
+    """``n`` observations of ``names`` (default: the reference's fields but those it fixes only up to a constant,
+    such as a pressure, whose data would fight the problem's gauge) at points uniform in the domain.
 
     Each value is the reference's plus Gaussian noise of standard deviation ``σ = noise × RMS`` of that
     field's exact values at the points (so ``noise=0.01`` is "1 % noise"); ``σ`` is the data's ``noise``.
@@ -117,12 +142,15 @@ def synthetic_data(
         raise ValueError(f"problem '{problem.name}' has no reference to draw synthetic observations from")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"the number of observations must be a positive integer, got {n!r}")
-    if not 0 <= noise < float("inf"):
+    if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < float("inf"):
         raise ValueError(f"noise must be a finite relative standard deviation >= 0, e.g. 0.01, got {noise!r}")
     generator = torch.Generator().manual_seed(seed)
     points = uniform_points(problem.domain, n, generator)
     exact = problem.reference.evaluate(points)
-    names = list(exact) if names is None else list(names)
+    if isinstance(names, str):
+        names = [names]
+    free = problem.reference.up_to_constant
+    names = [name for name in exact if name not in free] if names is None else list(names)
     for name in names:
         if name not in exact:
             raise ValueError(f"the reference of '{problem.name}' gives {', '.join(exact)}, not '{name}'")

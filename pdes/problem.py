@@ -375,6 +375,8 @@ def check_distinct_names(problem: Problem) -> None:
         taken[name] = "a coefficient"
     for unknown in problem.unknowns:
         if isinstance(unknown, UnknownField):
+            if unknown.name in problem.coordinates or unknown.name in reserved:
+                raise ValueError(f"unknown field '{unknown.name}' has the name of a coordinate or of a Fields method")
             if problem.fields.count(unknown.name) > 1:
                 raise ValueError(f"unknown field '{unknown.name}' is declared twice")
             unknown.inputs(problem.coordinates)

@@ -118,11 +118,12 @@ def _check_number(what: str, value: object) -> None:
         raise ValueError(f"{what} must be a finite number, got {described(value)}")
 
 
-def infer(problem, name: str, initial: float | None = None):
+def infer(problem, name: str, initial: float | None = None, true: float | None = None):
     """``problem`` with its known coefficient ``name`` made an ``Unknown`` starting at ``initial``.
 
-    The coefficient's value becomes the unknown's ``true`` value; a positive coefficient stays
-    positive. Without ``initial`` the guess is 1.0 (a guess that knows nothing of the true value).
+    A positive coefficient stays positive. Without ``initial`` the guess is 1.0 (a guess that knows
+    nothing of the value). ``true`` is the value to compare with, when known (the coefficient's
+    value in the problem is only its default, not a measured truth, so it is not taken).
     """
     if name not in problem.coefficients:
         known = ", ".join(problem.coefficients) or "none"
@@ -135,6 +136,6 @@ def infer(problem, name: str, initial: float | None = None):
     initial = 1.0 if initial is None else initial
     if isinstance(initial, bool) or not isinstance(initial, numbers.Real):
         raise ValueError(f"the initial guess of '{name}' must be a number, got {described(initial)}")
-    unknown = Unknown(name, initial=initial, positive=value > 0, true=value)
+    unknown = Unknown(name, initial=initial, positive=value > 0, true=true)
     coefficients = {k: v for k, v in problem.coefficients.items() if k != name}
     return dataclasses.replace(problem, coefficients=coefficients, unknowns=[*problem.unknowns, unknown])

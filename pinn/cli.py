@@ -15,7 +15,7 @@
     pinn solve [PROBLEM] --resume DIR [--steps N]   (the run file names its problem)
     torchrun --nproc_per_node=N -m pinn solve PROBLEM …   (several processes, pinn.distributed)
     pinn reference PROBLEM [--param k=v] [--resolution N]
-    pinn data PROBLEM --points N [--noise 0.01] [--seed S] [--fields u,v] --out FILE.h5|.csv|.vtu
+    pinn data PROBLEM --points N [--noise 0.01] [--seed S] [--fields u,v] --out FILE.h5|.csv
     pinn solve PROBLEM --data FILE [--data-field u,v] [--data-outside refuse|drop] [--data-time T]
                        [--infer NAME[=X0],…]   (observations to fit, coefficients to infer)
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
@@ -353,7 +353,7 @@ def add_data_options(data: argparse.ArgumentParser) -> None:
     )
     data.add_argument("--seed", type=int, default=0, help="seed of the points and the noise")
     data.add_argument("--fields", type=name_list, help="the fields to observe (default: the reference's)")
-    data.add_argument("--out", required=True, help="the file to write: .h5, .csv or .vtu")
+    data.add_argument("--out", required=True, help="the file to write: .h5 or .csv (they keep the noise)")
     data.set_defaults(run=cmd_data)
 
 

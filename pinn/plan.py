@@ -134,18 +134,23 @@ class StepPlan:
         batch: int,
         device: torch.device,
         dtype: torch.dtype,
+        every_observation: bool = False,
     ) -> dict[str, Quadrature]:
         """One quadrature of ``batch`` points per group, from its owner's rule and stream (or one ``generators``).
 
         Terms of a group get the same Quadrature object; on ``device`` in ``dtype``. A region of
         dimension 0 (a point, e.g. a pressure gauge) gets one point of weight 1: any rule's
-        ``batch`` points there are copies of it, and their mean is its value.
+        ``batch`` points there are copies of it, and their mean is its value. With
+        ``every_observation`` (L-BFGS's fixed batch) observations come whole, not as a minibatch.
         """
         batches = {}
         for group in self.groups:
             owner = group.owner
             g = generators if isinstance(generators, torch.Generator) else generators[owner.name]
-            q = rules[owner.name].draw(owner.region, batch_size(owner.region, batch), g).to(device, dtype)
+            if every_observation and isinstance(owner.region, Data):
+                q = owner.region.quadrature().to(device, dtype)
+            else:
+                q = rules[owner.name].draw(owner.region, batch_size(owner.region, batch), g).to(device, dtype)
             batches.update(dict.fromkeys((t.name for t in group.terms), q))
         return batches
 
@@ -319,18 +324,20 @@ def residual_function(
 ) -> Callable[[Tensor], Tensor]:
     """``points ↦ r(x_i)`` of one term, or ``sqrt(Σ_k r_k²)`` of several at the same points (on one region).
 
-    Float64 CPU points in, detached float64 CPU ``(N,)`` out, evaluated in chunks. On observations
-    (``pdes.data.Data``) the points must be observation points; their values are looked up.
+    Float64 CPU points (or a Quadrature) in, detached float64 CPU ``(N,)`` out, evaluated in chunks. On
+    observations (``pdes.data.Data``) give a Quadrature: its ``values`` are the observed values there.
     """
 
     region = terms[0].region
 
-    def evaluate(points: Tensor) -> Tensor:
+    def evaluate(points: Tensor | Quadrature) -> Tensor:
         plan = StepPlan(problem, model, shared_points=True, terms=terms)  # one group; its reads recorded once
+        q = points if isinstance(points, Quadrature) else Quadrature(points, points.new_ones(len(points)))
+        if isinstance(region, Data) and q.values is None:
+            raise ValueError("a residual on observations is evaluated on a Quadrature that carries their values")
         parts = []
-        for p in points.split(chunk):
-            values = region.observed_at(p) if isinstance(region, Data) else None
-            rs = plan.residuals(model, Quadrature(p, p.new_ones(len(p)), values).to(device, dtype))
+        for rows in torch.arange(len(q)).split(chunk):
+            rs = plan.residuals(model, q.subset(rows).to(device, dtype))
             parts.append((rs[0] if len(rs) == 1 else torch.stack(rs).square().sum(dim=0).sqrt()).detach())
         return torch.cat(parts).to("cpu", torch.float64) if parts else torch.zeros(0, dtype=torch.float64)
 

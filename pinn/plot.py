@@ -207,7 +207,7 @@ def unknown_series(history: dict, report: dict | None) -> dict[str, tuple[list[f
         true = truths.get(name)
         steps = [e["step"] for e in kept if name in e["unknowns"]]
         values = [e["unknowns"][name] for e in kept if name in e["unknowns"]]
-        if true:
+        if true is not None and true != 0:
             series[f"{name} rel error"] = (steps, [abs(v - true) / abs(true) for v in values])
         else:
             series[name] = (steps, values)

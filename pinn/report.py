@@ -104,6 +104,8 @@ def term_gradient_statistics(
     when points share batch statistics).
     """
     q = q.to(device, dtype)
+    if len(q) < 2:  # one point (a single observation) has no spread: strict_json writes null with a note
+        return {"grad_var_trace": math.nan, "grad_snr": math.nan, "grad_norm": math.nan}
     params = {name: p.detach() for name, p in model.named_parameters()}
     buffers = dict(model.named_buffers())
     normals = term.region.normal(q.points) if has_normals(term.region, q.points) else None
@@ -217,6 +219,6 @@ def data_report(problem: Problem, model: torch.nn.Module, device: torch.device, 
     report = {}
     for term in problem.terms:
         if isinstance(term.region, Data):
-            r = residual_function(model, problem, [term], device, dtype)(term.region.points)
+            r = residual_function(model, problem, [term], device, dtype)(term.region.quadrature())
             report[term.name] = {**term.region.summary(), "residual_rms": float(r.square().mean().sqrt())}
     return report

@@ -28,7 +28,7 @@ from pdes.problem import Problem, Term
 from pinn.config import Config
 from pinn.nn import MLP, BatchNorm
 from pinn.transformed import Transformed
-from pinn.unknowns import inverse_of, shared_outputs, with_unknowns
+from pinn.unknowns import check_outputs, inverse_of, shared_outputs, with_unknowns
 from samplers.empirical import Empirical
 from samplers.quadrature import Quadrature, Rule, quadrature_or_none
 
@@ -69,7 +69,9 @@ def build_model(problem: Problem, config: Config, model: nn.Module | None = None
         model = with_unknowns(model, problem, problem.domain.bounds, config.activation)
     if problem.transform is not None:
         model = Transformed(model, problem.transform)
-    return model.to(config.torch_device, config.torch_dtype)
+    model = model.to(config.torch_device, config.torch_dtype)
+    check_outputs(model, problem)
+    return model
 
 
 def check_user_model(model: object) -> None:

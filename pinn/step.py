@@ -152,6 +152,8 @@ def lbfgs_step(
 def train(run: Run, state: TrainState, callbacks: Sequence) -> None:
     """Adam steps up to ``config.steps``, then L-BFGS up to ``config.lbfgs_steps``, each handed to ``callbacks``.
 
+    L-BFGS trains on one fixed batch per term, drawn once (on observations: all of them).
+
     Continues where ``state`` stands (a resumed run). Every callback whose ``on_train_begin``
     ran gets ``on_train_end``, however the loop ends.
     """
@@ -170,7 +172,9 @@ def train(run: Run, state: TrainState, callbacks: Sequence) -> None:
             finish(run, state, record, callbacks)
         if state.lbfgs_used < config.lbfgs_steps and state.lbfgs_batches is None:
             generator = state.generators[LBFGS_STREAM]
-            state.lbfgs_batches = run.plan.draw(state.rules, generator, config.batch, run.device, state.dtype)
+            state.lbfgs_batches = run.plan.draw(
+                state.rules, generator, config.batch, run.device, state.dtype, every_observation=True
+            )
         while state.lbfgs_used < config.lbfgs_steps:
             for callback in callbacks:
                 callback.on_step_begin(run, state, "lbfgs")

@@ -117,6 +117,26 @@ def with_unknowns(network: nn.Module, problem: Problem, bounds: Tensor, activati
     return Inverse(network, problem, separate)
 
 
+def check_outputs(model: nn.Module, problem: Problem) -> None:
+    """Refuse, in one line, a backbone inside ``model`` (its device and dtype settled) that does not give one output
+    per field but the separate unknown fields; a model without unknowns passes."""
+    inverse = inverse_of(model)
+    if inverse is None:
+        return
+    parameter = next(inverse.network.parameters())
+    probe = problem.domain.bounds.mean(dim=0, keepdim=True).to(parameter.device, parameter.dtype)
+    with torch.no_grad():
+        got = inverse.network(probe).shape[-1]
+    wanted = shared_outputs(problem)
+    if got != wanted:
+        separate = {u.name for u in problem.unknown_fields if u.network == "separate"}
+        names = [f for f in problem.fields if f not in separate]
+        raise ValueError(
+            f"the network gives {got} outputs, but problem '{problem.name}' needs {wanted}, one per field it "
+            f"computes ({', '.join(names)}); separate unknown fields have networks of their own"
+        )
+
+
 def inverse_of(model: object) -> Inverse | None:
     """The ``Inverse`` inside ``model`` (through ``functools.partial``, ``Transformed``, DDP), or None."""
     while True:

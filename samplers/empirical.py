@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from samplers.quadrature import Quadrature, StatefulRule, check_count
@@ -23,6 +25,18 @@ class Empirical(StatefulRule):
     def __init__(self) -> None:
         self._order: torch.Tensor | None = None
         self._cursor = 0
+        self._expected: str | None = None
+
+    def bind(self, region) -> None:
+        """Remember ``region``; a resumed rule refuses observations other than those it was saved with."""
+        super().bind(region)
+        if self._expected is not None:
+            if fingerprint(region.quadrature()) != self._expected:
+                raise ValueError(
+                    "the observations differ from those the run was trained on (their points or values changed); "
+                    "resume with the same data"
+                )
+            self._expected = None
 
     def draw(self, region, n: int, generator: torch.Generator) -> Quadrature:
         check_count(n)
@@ -42,10 +56,20 @@ class Empirical(StatefulRule):
         return _mean_of(full, torch.randperm(len(full), generator=generator)[:n])
 
     def state_dict(self) -> dict:
-        return {"order": self._order, "cursor": self._cursor}
+        data = None if self.region is None else fingerprint(self.region.quadrature())
+        return {"order": self._order, "cursor": self._cursor, "data": data}
 
     def load_state_dict(self, state: dict) -> None:
-        self._order, self._cursor = state["order"], state["cursor"]
+        self._order, self._cursor, self._expected = state["order"], state["cursor"], state["data"]
+
+
+def fingerprint(q: Quadrature) -> str:
+    """A SHA-256 of the observations' points and values (names included): what a resumed run must see again."""
+    digest = hashlib.sha256(q.points.numpy().tobytes())
+    for name, value in sorted((q.values or {}).items()):
+        digest.update(name.encode())
+        digest.update(value.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _mean_of(full: Quadrature, rows: torch.Tensor) -> Quadrature:

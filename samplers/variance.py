@@ -52,14 +52,15 @@ def replicate_statistics(
     single draw's estimate (its quadrature noise; valid for any randomized rule, 0 for a
     deterministic one, NaN for a single replicate: one draw has no spread),
     ``within_batch_std_error`` the iid formula averaged over draws,
-    ``batch`` the points per draw.
+    ``batch`` the points per draw. ``integrand`` takes the draw's points, or the draw itself where it
+    carries observed values (``Quadrature.values``).
     """
     if replicates < 1:
         raise ValueError(f"replicates must be a positive integer, got {replicates}")
     estimates, within, batch = [], [], 0
     for _ in range(replicates):
         q = draw()
-        values = integrand(q.points).to(torch.float64)
+        values = integrand(q.points if q.values is None else q).to(torch.float64)
         estimates.append(float(q.mean(values.to(q.weights))))
         within.append(within_batch_std_error(q, values))
         batch = len(q)

@@ -9,6 +9,7 @@ from test_run_files import SETTINGS
 
 import pdes
 import pinn
+import pinn.step
 from pdes.data import Data, data_terms
 from pdes.geometry import Box
 from pdes.reference import AnalyticReference
@@ -180,7 +181,8 @@ def test_infer_turns_a_known_coefficient_into_an_unknown():
     problem = pdes.infer(pdes.get("heat1d"), "alpha", 1.0)
     assert "alpha" not in problem.coefficients
     (alpha,) = problem.unknowns
-    assert (alpha.name, alpha.initial, alpha.true, alpha.positive) == ("alpha", 1.0, 0.4, True)
+    assert (alpha.name, alpha.initial, alpha.true, alpha.positive) == ("alpha", 1.0, None, True)
+    assert pdes.infer(pdes.get("heat1d"), "alpha", 1.0, true=0.4).unknowns[0].true == 0.4
     with pytest.raises(ValueError, match="has no coefficient 'beta' to infer; its coefficients: alpha"):
         pdes.infer(pdes.get("heat1d"), "beta")
 
@@ -365,3 +367,77 @@ def test_fields_come_out_in_the_problems_order_whatever_network_gives_them():
         assert torch.allclose(forward.derivative(*key), autograd.derivative(*key), rtol=1e-10, atol=1e-12), key
     assert torch.equal(autograd.derivative(2, (1,)), torch.zeros(5, dtype=torch.float64))  # k does not vary in y
     assert (autograd.derivative(3, (1,)).abs() > 0).all() and (model(x)[:, 3] > 0).all()  # m does; positive
+
+
+def test_a_single_observation_trains_and_reports_undefined_gradient_statistics(tmp_path):
+    box = Box([0.0], [1.0])
+    sensor = Data([[0.5]], {"u": [1.0]})
+    terms = [pdes.Term("pde", box, lambda f: f.u_xx + f.nu), *data_terms(sensor)]
+    problem = pdes.Problem("one", ("x",), ("u",), box, terms, unknowns=[Unknown("nu", initial=1.0)])
+    result = pinn.solve(problem, out=tmp_path, progress=False, steps=5, lbfgs_steps=0, batch=16, width=8)
+    assert result.report["quadrature"]["data_u"]["grad_snr"] is None
+    assert "quadrature.data_u.grad_snr" in result.report["notes"]
+    assert (tmp_path / "report.json").exists()
+
+
+def test_lbfgs_trains_on_every_observation(tmp_path):
+    run, state = setup(poisson_inverse(150), Config(width=8, depth=2, steps=1, lbfgs_steps=1, batch=128))
+    pinn.step.train(run, state, [])
+    assert len(state.lbfgs_batches["data_u"]) == 150 and len(state.lbfgs_batches["pde"]) == 128
+
+
+def test_resuming_on_other_observations_is_refused(tmp_path, interrupted_solve):
+    settings = dict(SETTINGS, batch=16)
+    interrupted_solve(40, poisson_inverse(), out=tmp_path, **settings)
+    box = Box([0.0], [1.0])
+    other = poisson_inverse()
+    moved = Data(other.terms[1].region.points + 1e-3, other.terms[1].region.values)
+    terms = [other.terms[0], *data_terms(moved)]
+    other = pdes.Problem(other.name, ("x",), ("u",), box, terms, other.reference, unknowns=other.unknowns)
+    with pytest.raises(ValueError, match="the observations differ from those the run was trained on"):
+        pinn.solve(other, out=tmp_path, progress=False, resume=True)
+
+
+def test_a_users_network_must_give_the_fields_it_computes():
+    problem = heat_with_unknown_conductivity("separate", "xy")
+    with pytest.raises(
+        ValueError, match=r"the network gives 2 outputs, but problem 'k' needs 1, one per field it computes \(u\)"
+    ):
+        build_model(problem, Config(), model=torch.nn.Sequential(torch.nn.Linear(3, 2)))
+    assert build_model(problem, Config(), model=torch.nn.Sequential(torch.nn.Linear(3, 1)))(
+        torch.zeros(4, 3)
+    ).shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (dict(infer="alpha"), "parameter infer must map names to first guesses"),
+        (dict(infer={"alpha": "fast"}), "the first guess of 'alpha' must be a number"),
+        (dict(data="obs.h5"), "parameter data must be a table"),
+        (dict(data={"file": "obs.h5", "fields": "u"}), "data fields must be a list of field names"),
+    ],
+)
+def test_data_and_infer_parameters_of_the_wrong_kind_are_refused(params, message):
+    with pytest.raises(ValueError, match=message):
+        pdes.get("heat1d", **params)
+
+
+def test_observed_values_that_are_no_field_are_refused_unless_the_fields_are_named():
+    data = Data(torch.rand(4, 2, dtype=torch.float64), {"u": torch.zeros(4), "U": torch.ones(4)})
+    with pytest.raises(ValueError, match=r"the data hold U, which is not a field of problem 'heat1d' \(u\)"):
+        pdes.with_data(pdes.get("heat1d"), data)
+    assert [t.name for t in pdes.with_data(pdes.get("heat1d"), data, ["u"]).terms][-1] == "data_u"
+
+
+def test_synthetic_data_leave_out_fields_known_only_up_to_a_constant():
+    data = pdes.synthetic_data(pdes.get("kovasznay"), 5, noise=0.01)
+    assert data.names == ("u", "v")
+    with pytest.raises(ValueError, match="noise must be a finite relative standard deviation"):
+        pdes.synthetic_data(pdes.get("kovasznay"), 5, noise="0.1")
+
+
+def test_an_unknown_field_named_like_a_coordinate_is_refused():
+    box = Box([0.0], [1.0])
+    with pytest.raises(ValueError, match="unknown field 'x' has the name of a coordinate"):
+        pdes.Problem("p", ("x",), ("u",), box, [], unknowns=[UnknownField("x")])
