@@ -209,6 +209,8 @@ def infer_list(text: str) -> dict[str, float | None]:
         name, sep, value = item.partition("=")
         if not name:
             raise UsageError(f"--infer expects NAME or NAME=INITIAL, comma-separated, got '{text}'")
+        if name in guesses:
+            raise UsageError(f"--infer names '{name}' twice; give each coefficient once")
         try:
             guesses[name] = float(value) if sep else None
         except ValueError:
@@ -263,6 +265,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     import pdes
     from pdes.data_files import write_data
 
+    if Path(args.out).exists():
+        raise UsageError(f"'{args.out}' already exists; pinn data never replaces a file: choose another --out")
     problem = pdes.get(args.problem, **parse_params(args.param))
     data = pdes.synthetic_data(problem, args.points, args.noise, args.seed, args.fields)
     write_data(data, args.out, problem.coordinates)

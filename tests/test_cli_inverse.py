@@ -49,11 +49,12 @@ def test_a_changed_data_file_is_refused_on_resume(tmp_path, observations, capsys
     [
         (["--infer", "beta"], "has no coefficient 'beta' to infer; its coefficients: alpha"),
         (["--infer", "alpha=fast"], "the initial guess must be a number"),
+        (["--infer", "alpha,alpha=2"], "--infer names 'alpha' twice"),
         (["--data", "missing.h5"], "missing.h5"),
         (["--data-field", "u"], "give --data"),
         (["--data", "{obs}", "--data-field", "w"], "observed field 'w' is not a field of problem 'heat1d'"),
     ],
-    ids=["unknown_coefficient", "bad_guess", "missing_file", "field_without_data", "unknown_field"],
+    ids=["unknown_coefficient", "bad_guess", "twice", "missing_file", "field_without_data", "unknown_field"],
 )
 def test_bad_inverse_input_exits_2_with_one_line(tmp_path, observations, capsys, extra, message):
     extra = [item.replace("{obs}", str(observations)) for item in extra]
@@ -83,7 +84,8 @@ def test_observations_outside_the_domain_are_refused_or_dropped(tmp_path, capsys
 def test_pinn_data_never_overwrites_a_file(tmp_path, observations, capsys):
     before = observations.read_bytes()
     assert main(["data", "heat1d", "--points", "5", "--out", str(observations)]) == 2
-    assert "exists" in capsys.readouterr().err and observations.read_bytes() == before
+    assert "never replaces a file: choose another --out" in capsys.readouterr().err
+    assert observations.read_bytes() == before
 
 
 def test_pinn_data_refuses_bad_counts_in_one_line(tmp_path, capsys):
