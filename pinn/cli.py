@@ -202,9 +202,13 @@ def inverse_params(args: argparse.Namespace) -> dict[str, object]:
     return params
 
 
-def infer_list(text: str) -> dict[str, float | None]:
-    """``--infer nu`` or ``--infer nu=0.1,re=50`` → ``{"nu": None}`` / ``{"nu": 0.1, "re": 50.0}`` (initial guesses)."""
-    guesses: dict[str, float | None] = {}
+DEFAULT_GUESS = 1.0
+"""The first guess of a coefficient ``--infer`` names without one (that of ``pdes.infer``)."""
+
+
+def infer_list(text: str) -> dict[str, float]:
+    """``--infer nu`` or ``--infer nu=0.1,re=50`` → ``{"nu": 1.0}`` / ``{"nu": 0.1, "re": 50.0}`` (first guesses)."""
+    guesses: dict[str, float] = {}
     for item in text.split(","):
         name, sep, value = item.partition("=")
         if not name:
@@ -212,7 +216,7 @@ def infer_list(text: str) -> dict[str, float | None]:
         if name in guesses:
             raise UsageError(f"--infer names '{name}' twice; give each coefficient once")
         try:
-            guesses[name] = float(value) if sep else None
+            guesses[name] = float(value) if sep else DEFAULT_GUESS
         except ValueError:
             raise UsageError(f"--infer {name}={value}: the initial guess must be a number") from None
     return guesses

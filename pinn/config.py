@@ -302,7 +302,7 @@ def typed(name: str, value: object, path: str | Path) -> object:
 
 
 def toml_value(value: object) -> str:
-    """``value`` (bool, int, float, str, or a list or tuple of these) as a TOML value."""
+    """``value`` (bool, int, float, str, a list or tuple of these, or a dict of them) as a TOML value."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, numbers.Integral):
@@ -313,6 +313,8 @@ def toml_value(value: object) -> str:
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")  # a TOML basic string
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):  # an inline table; None entries left out, as TOML has no null
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items() if v is not None) + "}"
     raise ValueError(f"cannot write {value!r} ({type(value).__name__}) to a TOML file")
 
 

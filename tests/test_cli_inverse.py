@@ -28,6 +28,10 @@ def test_pinn_data_then_solve_with_data_infers_the_coefficient(tmp_path, observa
     assert alpha["initial"] == 0.2 and alpha["true"] is None and alpha["value"] != 0.2
     assert report["data"]["data_u"]["observations"] == 30
     assert report["params"]["infer"] == {"alpha": 0.2} and report["params"]["data"]["file"] == str(observations)
+    again = tmp_path / "again"  # its config.toml reruns it: the data and the inferred coefficient included
+    assert main(["solve", "heat1d", "--config", str(out / "config.toml"), "--out", str(again)]) == 0
+    rerun = json.loads((again / "report.json").read_text())
+    assert rerun["unknowns"]["alpha"]["history"] == alpha["history"] and rerun["params"] == report["params"]
     assert main(["solve", "--resume", str(out), "--steps", "40"]) == 0  # the run file alone rebuilds the problem
     resumed = json.loads((out / "report.json").read_text())
     assert resumed["steps_done"] == 40 and resumed["unknowns"]["alpha"]["history"][:3] == alpha["history"][:3]
