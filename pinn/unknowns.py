@@ -1,6 +1,6 @@
 """The trainable side of an inverse problem: unknown coefficients and unknown fields inside the model.
 
-``with_unknowns(network, problem, config)`` wraps the backbone in ``Inverse`` when the problem
+``with_unknowns(network, problem, bounds, activation)`` wraps the backbone in ``Inverse`` when the problem
 declares unknowns (``pdes.unknowns``), so that they are parameters of the model: Adam, L-BFGS,
 the run file's model state and an exact resume cover them with no code of their own.
 
