@@ -46,6 +46,7 @@ from matplotlib.tri import LinearTriInterpolator, Triangulation
 
 from pdes.geometry import SpaceTime
 from pinn import io
+from pinn.report import coefficient_error
 
 if TYPE_CHECKING:
     from pinn.solver import Result
@@ -208,7 +209,7 @@ def unknown_series(history: dict, report: dict | None) -> dict[str, tuple[list[f
         steps = [e["step"] for e in kept if name in e["unknowns"]]
         values = [e["unknowns"][name] for e in kept if name in e["unknowns"]]
         if true is not None and true != 0:
-            series[f"{name} rel error"] = (steps, [abs(v - true) / abs(true) for v in values])
+            series[f"{name} rel error"] = (steps, [coefficient_error(v, true) for v in values])
         else:
             series[name] = (steps, values)
     return series

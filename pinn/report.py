@@ -204,13 +204,18 @@ def unknowns_report(problem: Problem, model: torch.nn.Module, history: dict, err
         value = float(values[unknown.name].detach())
         entry = {"kind": "coefficient", "value": value, "initial": unknown.initial, "true": unknown.true}
         if unknown.true is not None:
-            entry["rel_error"] = abs(value - unknown.true) / abs(unknown.true) if unknown.true else abs(value)
+            entry["rel_error"] = coefficient_error(value, unknown.true)
         entry["history"] = [[e["step"], e["unknowns"][unknown.name]] for e in history["eval"] if "unknowns" in e]
         report[unknown.name] = entry
     for field in problem.unknown_fields:
         entry = {"kind": "field", "positive": field.positive, "network": field.network}
         report[field.name] = {**entry, **errors.get(field.name, {})}
     return report
+
+
+def coefficient_error(value: float, true: float) -> float:
+    """``|value − true| / |true|``, or ``|value|`` for a true value of zero."""
+    return abs(value - true) / abs(true) if true else abs(value)
 
 
 def data_report(problem: Problem, model: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> dict:

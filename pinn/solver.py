@@ -46,6 +46,7 @@ from pinn.callbacks import (
 from pinn.choices import BATCH_COUPLED_NORMS
 from pinn.config import Config
 from pinn.nn import training_mode
+from pinn.plan import StepPlan
 from pinn.report import (
     data_report,
     evaluation_points,
@@ -252,7 +253,7 @@ def start(
     """The run, its new state (``pinn.step.setup``) and the solver's callbacks (``pinn.callbacks``)."""
     run, state = setup(problem, config, model, out)
     run.plan.check_residuals(run.device, state.dtype)
-    check_unknowns_read(problem, run.plan.names_read)
+    check_unknowns_read(problem, run.plan)
     points = evaluation_points(problem, config.eval_points)
     reference = problem.reference
     values = reference.evaluate(points) if reference is not None else None
@@ -272,11 +273,12 @@ def start(
     return run, state, callbacks
 
 
-def check_unknowns_read(problem: Problem, names_read: set[str]) -> None:
-    """Refuse, in one line, an unknown coefficient or field that no residual reads: nothing could infer it."""
-    fields_read = {name.split("_")[0] for read in names_read for name in read.split("+")}
+def check_unknowns_read(problem: Problem, plan: StepPlan) -> None:
+    """Refuse, in one line, an unknown coefficient or field that no residual reads (the settled ``plan`` says what
+    they read): nothing could infer it."""
+    fields_read = {problem.fields[field] for group in plan.groups for field, _ in group.reads}
     for unknown in problem.unknowns:
-        if unknown.name not in names_read and unknown.name not in fields_read:
+        if unknown.name not in plan.names_read and unknown.name not in fields_read:
             raise ValueError(
                 f"no residual of problem '{problem.name}' reads the unknown '{unknown.name}' (as f.{unknown.name}), "
                 "so nothing could infer it; read it in a residual or do not declare it"

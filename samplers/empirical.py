@@ -46,14 +46,15 @@ class Empirical(StatefulRule):
             self._order, self._cursor = torch.randperm(len(full), generator=generator), 0
         rows = self._order[self._cursor : self._cursor + n]
         self._cursor += len(rows)
-        return _mean_of(full, rows)
+        return full.subset(rows, len(full) / len(rows))
 
     def replicate(self, region, n: int, generator: torch.Generator) -> Quadrature:
         """A uniformly random ``min(n, N)``-subset (the law of a full minibatch); the epoch is untouched."""
         check_count(n)
         self.bind(region)
         full = region.quadrature()
-        return _mean_of(full, torch.randperm(len(full), generator=generator)[:n])
+        rows = torch.randperm(len(full), generator=generator)[:n]
+        return full.subset(rows, len(full) / len(rows))
 
     def state_dict(self) -> dict:
         data = None if self.region is None else fingerprint(self.region.quadrature())
@@ -70,9 +71,3 @@ def fingerprint(q: Quadrature) -> str:
         digest.update(name.encode())
         digest.update(value.numpy().tobytes())
     return digest.hexdigest()
-
-
-def _mean_of(full: Quadrature, rows: torch.Tensor) -> Quadrature:
-    """The points ``rows`` of ``full`` with equal weights ``1/len(rows)`` and their values."""
-    q = full.subset(rows)
-    return Quadrature(q.points, torch.full((len(rows),), 1.0 / len(rows), dtype=torch.float64), q.values)
