@@ -1,6 +1,6 @@
 """How accurate is heat2d_varcoef's FEM reference? Self-convergence in space and time.
 
-Solves heat2d_varcoef (``pdes.heat.heat2d_varcoef_fem``, P2, BDF2) on a ladder of meshes and
+Solves heat2d_varcoef (``pdes.heat_problems.heat2d_varcoef_fem``, P2, BDF2) on a ladder of meshes and
 step counts, evaluates each at the same 4000 random space-time points, and prints wall time
 and the relative L2 and max differences to the finest solution. The difference of the
 default (32 cells, 200 steps) to the finest bounds its error up to the finest's own.
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from pdes.heat import heat2d_varcoef_fem
+from pdes.heat_problems import heat2d_varcoef_fem
 
 LADDER = ((16, 100), (32, 200), (32, 400), (64, 200), (64, 400), (96, 600))
 

@@ -16,7 +16,7 @@ import pinn
 from pdes import Problem
 from pdes.closed_forms import kovasznay
 from pdes.geometry import Box
-from pdes.navier_stokes import point_gauge, prescribed_velocity, steady_equations
+from pdes.flow_problems import point_gauge, prescribed_velocity, steady_equations
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
 

@@ -2,7 +2,9 @@
 
 ``pdes.get(name, **params)`` builds a registered problem; ``pdes.names()`` lists them.
 ``pdes.get("path/file.py:factory", **params)`` (or ``"package.module:factory"``) builds a
-user's own problem (``pdes.user``).
+user's own problem (``pdes.user``). ``pdes.heat(...)`` and ``pdes.navier_stokes(...)`` build a
+problem from a physical description (domain, coefficients, conditions on named boundary parts:
+``pdes.Dirichlet`` … ``pdes.Outflow``; quantities ``pdes.Force`` …) with its FEM reference.
 """
 
 from __future__ import annotations
@@ -11,15 +13,20 @@ import inspect
 import math
 from collections.abc import Callable
 
-from pdes import heat, inverse, navier_stokes, user
+from pdes import cylinder, flow_problems, heat_plate, heat_problems, inverse, user
+from pdes.conditions import Dirichlet, Neumann, NoSlip, Outflow, Robin, Velocity
 from pdes.data import Data, data_terms
+from pdes.flow import navier_stokes
+from pdes.heat_equation import heat
 from pdes.inverse import synthetic_data, with_data
 from pdes.problem import Fields, Problem, Term, UnknownName
+from pdes.quantities import Flux, Force, PointDifference, PointValue
 from pdes.unknowns import Unknown, UnknownField, infer
 
 __all__ = [
-    "Data", "Fields", "Problem", "Term", "Unknown", "UnknownField", "UnknownName", "data_terms", "get", "infer",
-    "names", "parameters", "register", "synthetic_data", "with_data",
+    "Data", "Dirichlet", "Fields", "Flux", "Force", "Neumann", "NoSlip", "Outflow", "PointDifference", "PointValue",
+    "Problem", "Robin", "Term", "Unknown", "UnknownField", "UnknownName", "Velocity", "data_terms", "get", "heat",
+    "infer", "names", "navier_stokes", "parameters", "register", "synthetic_data", "with_data",
 ]  # fmt: skip
 
 _REGISTRY: dict[str, Callable[..., Problem]] = {}
@@ -84,12 +91,14 @@ def _factory(name: str) -> Callable[..., Problem]:
     return _REGISTRY[name]
 
 
-register("heat1d", heat.heat1d)
-register("heat2d", heat.heat2d)
-register("heat2d_varcoef", heat.heat2d_varcoef)
-register("kovasznay", navier_stokes.kovasznay)
-register("cavity", navier_stokes.cavity)
-register("taylor_green", navier_stokes.taylor_green)
+register("heat1d", heat_problems.heat1d)
+register("heat2d", heat_problems.heat2d)
+register("heat2d_varcoef", heat_problems.heat2d_varcoef)
+register("kovasznay", flow_problems.kovasznay)
+register("cavity", flow_problems.cavity)
+register("taylor_green", flow_problems.taylor_green)
+register("cylinder", cylinder.cylinder)
+register("heat_plate", heat_plate.heat_plate)
 register("kovasznay_inverse", inverse.kovasznay_inverse)
 register("cavity_inverse", inverse.cavity_inverse)
 register("heat2d_varcoef_inverse", inverse.heat2d_varcoef_inverse)

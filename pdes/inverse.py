@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from pdes import heat, navier_stokes, unknowns
+from pdes import flow_problems, heat_problems, unknowns
 from pdes.data import Data, data_terms
 from pdes.problem import Problem, Term, check_positive
 from pdes.unknowns import Unknown, UnknownField
@@ -179,7 +179,7 @@ def kovasznay_inverse(points: int = 100, noise: float = 0.01, data_seed: int = 0
     """Kovasznay's flow at Re = 20 with its viscosity ν (true 1/20) unknown, from ``points`` velocity
     observations with ``noise`` (relative, ``synthetic_data``); ν starts at ``initial``."""
     check_positive("kovasznay_inverse", "initial", initial, "the first guess of the viscosity")
-    base = navier_stokes.kovasznay()
+    base = flow_problems.kovasznay()
     data = synthetic_data(base, points, noise, data_seed, ["u", "v"])
     true = base.coefficients["nu"]
     problem = with_data(dataclasses.replace(base, coefficients={}), data)
@@ -196,7 +196,7 @@ def cavity_inverse(points: int = 200, noise: float = 0.01, data_seed: int = 0, i
     """The smooth-lid cavity at Re = 100 with its Reynolds number unknown, from ``points`` velocity observations
     of the FEM reference with ``noise``; Re starts at ``initial``."""
     check_positive("cavity_inverse", "initial", initial, "the first guess of the Reynolds number")
-    base = navier_stokes.cavity(re=100.0, lid="smooth")
+    base = flow_problems.cavity(re=100.0, lid="smooth")
     data = synthetic_data(base, points, noise, data_seed, ["u", "v"])
     problem = with_data(dataclasses.replace(base, coefficients={}), data)
     return dataclasses.replace(
@@ -212,13 +212,13 @@ def heat2d_varcoef_inverse(points: int = 400, noise: float = 0.01, data_seed: in
     """heat2d_varcoef with its conductivity field κ(x, y) unknown (positive, a separate network over x, y), from
     ``points`` temperature observations of the FEM reference with ``noise``; source, boundary and initial data
     known. The residual is ``u_t − ∇·(κ∇u) − s`` with ``∇·(κ∇u) = κΔu + κ_x u_x + κ_y u_y``."""
-    base = heat.heat2d_varcoef()
+    base = heat_problems.heat2d_varcoef()
     data = synthetic_data(base, points, noise, data_seed, ["u"])
     domain = base.domain
 
     def pde(f):
         flux_divergence = f.k * f.laplacian("u", "xy") + f.k_x * f.u_x + f.k_y * f.u_y
-        return f.u_t - flux_divergence - heat.varcoef_source(f.x, f.y, f.t)
+        return f.u_t - flux_divergence - heat_problems.varcoef_source(f.x, f.y, f.t)
 
     problem = dataclasses.replace(base, terms=[Term("pde", domain, pde)])
     conductivity = UnknownField("k", positive=True, network="separate", over="xy", true=_true_kappa)
@@ -233,16 +233,16 @@ def heat2d_varcoef_inverse(points: int = 400, noise: float = 0.01, data_seed: in
 
 def _true_kappa(x: Tensor, y: Tensor, t: Tensor) -> Tensor:
     """The conductivity of heat2d_varcoef at space-time points (it does not depend on t)."""
-    return heat.varcoef_kappa(x, y)
+    return heat_problems.varcoef_kappa(x, y)
 
 
 INVERSE_DEFAULTS = {
     # ν within 0.1–0.3 % for seeds 0–2 in 20–30 CPU s (the forward 1000 + 2000 steps take ~90 s).
-    "kovasznay_inverse": {**navier_stokes.KOVASZNAY_DEFAULTS, "steps": 300, "lbfgs_steps": 300},
+    "kovasznay_inverse": {**flow_problems.KOVASZNAY_DEFAULTS, "steps": 300, "lbfgs_steps": 300},
     # the forward's 2000 + 3000 steps: 1000 + 1000 missed Re by 3.9 % and 7.0 % for seeds 1 and 2.
-    "cavity_inverse": {**navier_stokes.CAVITY_DEFAULTS["smooth"]},
+    "cavity_inverse": {**flow_problems.CAVITY_DEFAULTS["smooth"]},
     # gradient-norm balancing: κ rel L2 0.105 → 0.024 (seed 0) at the same steps; 3000 + 2000 steps without it: 0.056.
-    "heat2d_varcoef_inverse": {**heat.HEAT2D_DEFAULTS["exact"], "balance_every": 100},
+    "heat2d_varcoef_inverse": {**heat_problems.HEAT2D_DEFAULTS["exact"], "balance_every": 100},
 }
 """Solver settings of the registered inverse problems: their forward problems', changed where measured
 (``benchmarks/inverse.py``; the comments give the measurements)."""

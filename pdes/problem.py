@@ -23,6 +23,7 @@ import torch
 
 from pdes.data import Data
 from pdes.geometry import Region
+from pdes.quantities import Bound
 from pdes.reference import Reference, described
 from pdes.unknowns import Unknown, UnknownField, check_unknown_name
 
@@ -245,6 +246,7 @@ class Problem:
     source: str | None = None
     coefficients: dict[str, float] = field(default_factory=dict)
     unknowns: list[Unknown | UnknownField] = field(default_factory=list)
+    quantities: dict[str, Bound] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for what, names in (("coordinates", self.coordinates), ("fields", self.fields)):
@@ -267,6 +269,7 @@ class Problem:
         check_terms(self.terms, self.domain)
         check_observations_inside(self.terms, self.domain)
         check_reference(self.reference, self.coordinates, self.fields)
+        check_quantities(self.quantities)
         if self.transform is not None and not callable(self.transform):
             raise TypeError(
                 f"transform must be a function (points, raw) -> outputs or None, got {described(self.transform)}"
@@ -384,6 +387,16 @@ def check_distinct_names(problem: Problem) -> None:
         if unknown.name in taken:
             raise ValueError(f"unknown '{unknown.name}' has the name of {taken[unknown.name]}; give it another name")
         taken[unknown.name] = "another unknown"
+
+
+def check_quantities(quantities: object) -> None:
+    """Refuse quantities that are not bound ones (``pdes.quantities.Bound``, as the builders ``pdes.heat`` and
+    ``pdes.navier_stokes`` make them)."""
+    if not isinstance(quantities, Mapping) or not all(isinstance(q, Bound) for q in quantities.values()):
+        raise TypeError(
+            "quantities are declared to a builder, e.g. pdes.navier_stokes(..., quantities={'drag': pdes.Force(...)}); "
+            f"a Problem takes the bound ones it makes, got {described(quantities)}"
+        )
 
 
 def check_observations_inside(terms: Sequence[Term], domain: Region) -> None:

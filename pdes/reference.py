@@ -125,22 +125,127 @@ def described(value: object) -> str:
     return f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
 
 
-class FEMReference(Reference):
-    """A finite element solution computed by ``solver`` on first use and cached in HDF5.
+class NoReference(Reference):
+    """No reference, and why: a problem the FEM cannot take still trains, and its report says so (``reason``)."""
+
+    kind = "none"
+    fields: tuple[str, ...] = ()
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def evaluate(self, points: Tensor) -> dict[str, Tensor]:
+        return {}
+
+    def metadata(self) -> dict:
+        return {"kind": "none", "reason": self.reason}
+
+
+class CachedFEMReference(Reference):
+    """A finite element solution computed on first use and cached in HDF5 (``pdes.reference_cache``).
+
+    Subclasses give ``problem``, ``coordinates``, ``fields``, ``key`` (what determines the
+    solution), ``cache_attributes()`` (text recorded in the file) and ``compute()`` (the
+    ``pdes.fem.solution.FEMSolution``). The file is ``cache_directory()/<problem>-<key>.h5``; one
+    that cannot be read or fails its checksum is reported by a CacheWarning and recomputed.
+    """
+
+    kind = "fem"
+    problem: str
+    coordinates: tuple[str, ...]
+    key: str
+    source = "not loaded"
+    load_time_s = 0.0
+    _solution = None
+
+    def compute(self):
+        raise NotImplementedError
+
+    def cache_attributes(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @property
+    def path(self) -> Path:
+        return cache_directory() / f"{self.problem}-{self.key}.h5"
+
+    def solution(self):
+        """The ``FEMSolution``: from memory, else from the cache file, else computed (and cached)."""
+        if self._solution is None:
+            start = time.perf_counter()
+            self._solution = self._load()
+            if self._solution is None:
+                solution = self.compute()
+                if tuple(solution.fields) != self.fields:
+                    raise ValueError(
+                        f"the reference solver of {self.problem} returned fields {solution.fields}, "
+                        f"expected {self.fields}"
+                    )
+                self._solution = solution
+                self.source = "computed"
+                self._save(solution)
+            else:
+                self.source = "cache"
+            self.load_time_s = time.perf_counter() - start
+        return self._solution
+
+    def evaluate(self, points: Tensor) -> dict[str, Tensor]:
+        if points.ndim != 2 or points.shape[1] != len(self.coordinates):
+            raise ValueError(
+                f"points must have shape (N, {len(self.coordinates)}) for coordinates {self.coordinates}, "
+                f"got {tuple(points.shape)}"
+            )
+        values = self.solution().evaluate(points.detach().cpu().to(torch.float64).numpy())
+        return {name: torch.as_tensor(values[name]).to(points.device, points.dtype) for name in self.fields}
+
+    def metadata(self) -> dict:
+        meta = {**super().metadata(), "problem": self.problem, "key": self.key}
+        if self._solution is not None:
+            meta["dofs"] = self._solution.dofs()
+            meta["gauge"] = self._solution.info.get("gauge")
+        return meta
+
+    def summary(self) -> dict:
+        """Metadata plus time steps, solve time, where the solution came from and the cache path."""
+        solution = self.solution()
+        return {
+            **self.metadata(),
+            "time_steps": None if solution.times is None else len(solution.times) - 1,
+            "solve_time_s": solution.info.get("wall_time_s"),
+            "source": self.source,
+            "load_time_s": self.load_time_s,
+            "path": str(self.path),
+        }
+
+    def _save(self, solution) -> None:
+        attributes = {"key": self.key, "problem": self.problem, "coordinates": json.dumps(self.coordinates)}
+        try:
+            store_solution(self.path, solution, {**attributes, **self.cache_attributes()})
+        except OSError as error:
+            warnings.warn(f"could not write the reference cache file {self.path}: {error}", CacheWarning, stacklevel=3)
+
+    def _load(self):
+        path = self.path
+        if not path.exists():
+            return None
+        try:
+            return load_solution(path, self.key)
+        except UnusableCacheFile as error:
+            warnings.warn(f"reference cache file {path} is unusable ({error}); recomputing", CacheWarning, stacklevel=3)
+            return None
+
+
+class FEMReference(CachedFEMReference):
+    """A finite element solution of a registered problem, by ``solver``, computed on first use and cached.
 
     ``solver`` is ``"module:function"``; it is called as
     ``function(**params, resolution=resolution, **settings)`` and returns a
     ``pdes.fem.solution.FEMSolution`` with the fields ``fields`` on coordinates
     ``coordinates`` (``(x, y)`` steady, ``(x, y, t)`` unsteady).
 
-    The cache file (``pdes.reference_cache``) is ``cache_directory()/<problem>-<key>.h5``;
-    ``key`` hashes the problem, the solver, its complete arguments (defaults included), the
+    The cache ``key`` hashes the problem, the solver, its complete arguments (defaults included), the
     source code of the solver's module, of ``pdes.fem`` and of ``pdes.closed_forms``, and the
-    scikit-fem version, so an edited solver never reuses a stale file. A file that cannot be
-    read or fails its checksum is reported by a CacheWarning and recomputed.
+    scikit-fem version, so an edited solver never reuses a stale file.
     """
-
-    kind = "fem"
 
     def __init__(
         self,
@@ -166,9 +271,6 @@ class FEMReference(Reference):
         self.settings = dict(settings or {})
         plain({**self.params, **self.settings})
         self.up_to_constant = tuple(up_to_constant)
-        self.source = "not loaded"
-        self.load_time_s = 0.0
-        self._solution = None
 
     def with_resolution(self, resolution: int) -> FEMReference:
         """The same reference at another resolution."""
@@ -209,89 +311,22 @@ class FEMReference(Reference):
         }
         return cache_key(identity, self.solver.partition(":")[0])
 
-    @property
-    def path(self) -> Path:
-        return cache_directory() / f"{self.problem}-{self.key}.h5"
-
-    def solution(self):
-        """The ``FEMSolution``: from memory, else from the cache file, else computed (and cached)."""
-        if self._solution is None:
-            start = time.perf_counter()
-            self._solution = self._load()
-            if self._solution is None:
-                self._solution = self._compute()
-                self.source = "computed"
-                self._save(self._solution)
-            else:
-                self.source = "cache"
-            self.load_time_s = time.perf_counter() - start
-        return self._solution
-
-    def evaluate(self, points: Tensor) -> dict[str, Tensor]:
-        if points.ndim != 2 or points.shape[1] != len(self.coordinates):
-            raise ValueError(
-                f"points must have shape (N, {len(self.coordinates)}) for coordinates {self.coordinates}, "
-                f"got {tuple(points.shape)}"
-            )
-        values = self.solution().evaluate(points.detach().cpu().to(torch.float64).numpy())
-        return {name: torch.as_tensor(values[name]).to(points.device, points.dtype) for name in self.fields}
-
     def metadata(self) -> dict:
-        meta = {
+        return {
             **super().metadata(),
-            "problem": self.problem,
             "solver": self.solver,
             "params": plain(self.params),
             "resolution": self.resolution,
             "settings": plain(self.all_settings()),
-            "key": self.key,
         }
-        if self._solution is not None:
-            meta["dofs"] = self._solution.dofs()
-            meta["gauge"] = self._solution.info.get("gauge")
-        return meta
 
-    def summary(self) -> dict:
-        """Metadata plus time steps, solve time, where the solution came from and the cache path."""
-        solution = self.solution()
+    def compute(self):
+        return self.solver_function()(**self.params, resolution=self.resolution, **self.settings)
+
+    def cache_attributes(self) -> dict[str, str]:
         return {
-            **self.metadata(),
-            "time_steps": None if solution.times is None else len(solution.times) - 1,
-            "solve_time_s": solution.info.get("wall_time_s"),
-            "source": self.source,
-            "load_time_s": self.load_time_s,
-            "path": str(self.path),
-        }
-
-    def _compute(self):
-        solution = self.solver_function()(**self.params, resolution=self.resolution, **self.settings)
-        if tuple(solution.fields) != self.fields:
-            raise ValueError(
-                f"reference solver {self.solver} returned fields {solution.fields}, expected {self.fields}"
-            )
-        return solution
-
-    def _save(self, solution) -> None:
-        attributes = {
-            "key": self.key,
-            "problem": self.problem,
             "solver": self.solver,
             "params": json.dumps(plain(self.params)),
             "resolution": str(self.resolution),
             "settings": json.dumps(plain(self.all_settings())),
-            "coordinates": json.dumps(self.coordinates),
         }
-        try:
-            store_solution(self.path, solution, attributes)
-        except OSError as error:
-            warnings.warn(f"could not write the reference cache file {self.path}: {error}", CacheWarning, stacklevel=3)
-
-    def _load(self):
-        path = self.path
-        if not path.exists():
-            return None
-        try:
-            return load_solution(path, self.key)
-        except UnusableCacheFile as error:
-            warnings.warn(f"reference cache file {path} is unusable ({error}); recomputing", CacheWarning, stacklevel=3)
-            return None

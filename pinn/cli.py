@@ -134,6 +134,10 @@ def results_table(report: dict) -> str:
     lines = [f"{'field':<8} {'rel_l2':>10} {'max_abs':>10}"]
     for name, e in report["errors"].items():
         lines.append(f"{name:<8} {number(e['rel_l2']):>10} {number(e['max_abs']):>10}")
+    if report["reference"]["kind"] == "none":
+        lines.append(f"no reference: {report['reference'].get('reason', 'none given')}")
+    for name, q in report.get("quantities", {}).items():
+        lines.append(quantity_line(name, q))
     for name, u in report.get("unknowns", {}).items():
         if u["kind"] == "coefficient":
             truth = "" if u.get("true") is None else f" (true {u['true']:.6g}, rel error {number(u['rel_error'])})"
@@ -143,6 +147,16 @@ def results_table(report: dict) -> str:
         f"peak memory {report['peak_memory_mb']:.0f} MB, device {report['device']}"
     )
     return "\n".join(lines)
+
+
+def quantity_line(name: str, q: dict) -> str:
+    """``drag = 5.5 (reference 5.58, rel error 1.4e-02; published 5.58, rel error …)``."""
+    beside = []
+    if q["reference"] is not None:
+        beside.append(f"reference {q['reference']:.6g}, rel error {number(q['rel_error'])}")
+    if q["published"] is not None:
+        beside.append(f"published {q['published']:.6g}, rel error {number(q['published_rel_error'])}")
+    return f"{name} = {q['value']:.6g}" + (f" ({'; '.join(beside)})" if beside else "")
 
 
 def number(value: float | None) -> str:
@@ -238,11 +252,12 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
     problem = pdes.get(args.problem, **parse_params(args.param))
     reference = problem.reference
-    reference_kind = "no" if reference is None else reference.kind
+    reference_kind = "no" if reference is None or reference.kind == "none" else reference.kind
     if reference_kind != "fem":
         if args.resolution is not None:
             raise UsageError(f"--resolution is for FEM references; problem '{args.problem}' has a {reference_kind} one")
-        print(f"{args.problem}: {reference_kind} reference, nothing to compute")
+        reason = getattr(reference, "reason", None)
+        print(f"{args.problem}: {reference_kind} reference, nothing to compute" + (f" ({reason})" if reason else ""))
         return 0
     if args.resolution is not None:
         reference = reference.with_resolution(args.resolution)
@@ -251,18 +266,19 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 
 def reference_summary(summary: dict) -> str:
-    """The lines ``pinn reference`` prints: problem, dofs, steps, solve time, cache path."""
+    """The lines ``pinn reference`` prints: problem, mesh, dofs, steps, solve time, cache path."""
     dofs = ", ".join(f"{name} {n}" for name, n in summary["dofs"].items())
     steps = "steady" if summary["time_steps"] is None else f"{summary['time_steps']} time steps"
     origin = "computed now" if summary["source"] == "computed" else f"loaded in {summary['load_time_s']:.2f} s"
-    return "\n".join(
-        [
-            f"{summary['problem']} ({summary['kind']}), resolution {summary['resolution']}, {steps}",
-            f"dofs: {dofs}",
-            f"solve time: {summary['solve_time_s']:.2f} s ({origin})",
-            f"cache: {summary['path']}",
-        ]
-    )
+    lines = [f"{summary['problem']} ({summary['kind']}), resolution {summary.get('resolution')}, {steps}"]
+    mesh = summary.get("mesh")
+    if mesh is not None:
+        lines.append(
+            f"mesh: {mesh['cells']} triangles, {mesh['vertices']} vertices, h {mesh['h_min']:.3g}–{mesh['h_max']:.3g} "
+            f"({mesh['generator']}), parts {', '.join(mesh['parts'])}"
+        )
+    lines += [f"dofs: {dofs}", f"solve time: {summary['solve_time_s']:.2f} s ({origin})", f"cache: {summary['path']}"]
+    return "\n".join(lines)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -380,7 +396,7 @@ def add_reference_options(reference: argparse.ArgumentParser) -> None:
     """``pinn reference PROBLEM [--param k=v] [--resolution N]``."""
     reference.add_argument("problem")
     reference.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
-    reference.add_argument("--resolution", type=int, help="cells per side of the FEM mesh")
+    reference.add_argument("--resolution", type=int, help="cells per side of the FEM mesh (of a described problem: cells across its diagonal)")
     reference.set_defaults(run=cmd_reference)
 
 

@@ -47,6 +47,7 @@ from pinn.choices import BATCH_COUPLED_NORMS
 from pinn.config import Config
 from pinn.nn import training_mode
 from pinn.plan import StepPlan
+from pinn.quantities import quantities_report, quantity_report
 from pinn.report import (
     data_report,
     evaluation_points,
@@ -108,6 +109,11 @@ class Result:
                 stacklevel=3,
             )
             self.warned_outside = True
+
+    def quantity(self, name: str) -> dict:
+        """The quantity of interest ``name`` of the problem (``pdes.Force``, ``pdes.Flux`` …) from the network,
+        beside the reference's and the published values (``pinn.quantities.quantity_report``)."""
+        return quantity_report(self.model, self.problem, name)
 
     def plot(self, out: str | Path | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
         """The run's pictures (``pinn.plot.plot_result``: history and field maps) into ``out``, by default
@@ -267,7 +273,7 @@ def start(
         callbacks.append(Balance(config.balance_every))
     if config.statistics_every:
         callbacks.append(Statistics(config.statistics_every))
-    metadata = reference.metadata() if reference is not None else {"kind": "none"}
+    metadata = reference_metadata(problem)
     callbacks += [evaluation, Checkpoint(metadata), ProgressBar(progress)]
     run.started = time.perf_counter()
     return run, state, callbacks
@@ -327,7 +333,7 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation, status: st
     wall = run.wall_time(state)
     quadrature = statistics(run, state)
     errors = evaluation.errors(run, state)
-    reference = problem.reference.metadata() if problem.reference is not None else {"kind": "none"}
+    reference = reference_metadata(problem)
     report = {
         "problem": problem.name,
         "status": status,
@@ -350,7 +356,19 @@ def build_report(run: Run, state: TrainState, evaluation: Evaluation, status: st
     data = data_report(problem, state.model, run.device, state.dtype)
     if data:
         report["data"] = data
+    if problem.quantities:
+        report["quantities"] = quantities_report(state.model, problem)
     return strict_json(report, c.replicates)
+
+
+NO_REFERENCE = "the problem gives no reference (Problem(reference=...)), so the run reports no errors"
+
+
+def reference_metadata(problem: Problem) -> dict:
+    """report.json's ``reference``: the reference's metadata, or ``kind: none`` and why there is none."""
+    if problem.reference is None:
+        return {"kind": "none", "reason": NO_REFERENCE}
+    return problem.reference.metadata()
 
 
 def model_name(model: nn.Module) -> str:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import pdes
-from pdes import heat
+from pdes import heat_problems as heat
 from pinn.cli import main
 from pinn.plan import residual
 

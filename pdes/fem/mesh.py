@@ -1,5 +1,7 @@
-"""Triangle meshes with named boundaries: rectangles and an L-shape.
+"""Triangle meshes with named boundaries: rectangles, an L-shape, and any ``MeshRegion`` of triangles.
 
+``from_mesh_region`` converts a ``pdes.meshes.MeshRegion`` (from gmsh or a mesh file): its
+boundary parts become the mesh's ``boundaries``, each the indices of its facets in ``mesh.facets``.
 ``TriMesh`` is scikit-fem's ``MeshTri1`` with a point locator that stays fast for many
 points: each point is tested against the cells of its nearest centroids and only the
 few points not found there against every cell (scikit-fem's own finder tests *all*
@@ -93,6 +95,25 @@ def lshape(n: int) -> TriMesh:
         "notch": lambda m: (np.isclose(m[0], 0.5) & (m[1] > 0.5)) | (np.isclose(m[1], 0.5) & (m[0] > 0.5)),
     }
     return mesh.with_boundaries(notch)
+
+
+def from_mesh_region(region: object) -> TriMesh:
+    """The ``TriMesh`` of a triangle ``MeshRegion``; ``boundaries[name]`` are the facets of ``region.boundary[name]``.
+
+    The names are exactly ``region.boundary.names`` (``boundary``, the ungrouped facets, included where
+    there are any). A region that is not a 2D MeshRegion is refused.
+    """
+    from pdes.meshes.region import MeshRegion, facet_rows
+
+    if not isinstance(region, MeshRegion) or region.points.shape[1] != 2:
+        dim = region.points.shape[1] if isinstance(region, MeshRegion) else None
+        what = f"a {dim}D MeshRegion" if dim else f"a {type(region).__name__}"
+        raise ValueError(f"from_mesh_region needs a 2D MeshRegion of triangles, got {what}")
+    mesh = TriMesh(np.ascontiguousarray(region.points.T), np.ascontiguousarray(region.cells.T))
+    table = mesh.facets.T
+    return mesh.with_boundaries(
+        {name: facet_rows(region.facets[rows], table) for name, rows in region.group_rows.items()}
+    )
 
 
 def _named(mesh: TriMesh, sides: dict[str, tuple[int, float]]) -> TriMesh:

@@ -1,25 +1,37 @@
-"""Incompressible Navier–Stokes ``(u·∇)u − νΔu + ∇p = 0``, ``∇·u = 0`` by Taylor–Hood P2/P1 elements.
+"""Incompressible Navier–Stokes ``−νΔu + (u·∇)u + ∇p = f``, ``∇·u = 0`` by Taylor–Hood P2/P1 elements.
 
-Velocity is prescribed on the whole boundary, so the pressure is fixed only up to a
-constant: the solvers pin one pressure unknown while solving and then shift the
-pressure to **zero mean over the domain** (the gauge every solution states in its info).
+The viscous term is in gradient form, ``ν(∇u, ∇v)``, so the natural condition is
+``ν ∂u/∂n − p n`` (n the outward normal). Each named boundary part of the mesh takes one condition:
+
+- a **velocity** ``u = g`` (no-slip: g = 0), imposed at the velocity dofs of the part;
+- an **outflow** with a constant pressure p0, the do-nothing condition ``ν ∂u/∂n − p n = −p0 n``
+  imposed weakly: the momentum right-hand side gets ``−p0 ∫_part v·n ds``.
+
+Pressure gauge: where the velocity is prescribed on the whole boundary the pressure is fixed only
+up to a constant, so the solvers pin one pressure unknown while solving and then shift the
+pressure to **zero mean over the domain** (``GAUGE``); with an outflow part the outflow fixes it
+and it is not shifted (``OUTFLOW_GAUGE``). Every solution states its gauge in its info.
 
 - ``steady``: Picard steps from the given start, then Newton to a tolerance on the update.
 - ``unsteady``: BDF2 (first step BDF1) with the convecting velocity extrapolated,
   ``(u*·∇)u^{n+1}`` with ``u* = 2uⁿ − uⁿ⁻¹``: one linear solve per step.
+- ``solve_steady``, ``solve_unsteady``: those two on any mesh with named parts, velocity and
+  outflow conditions by part and a body force.
 - Cases: ``cavity`` (continuation in Re), ``kovasznay`` and ``taylor_green`` (verification).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from skfem import Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementVector, LinearForm
+from skfem import Basis, BilinearForm, ElementTriP1, ElementTriP2, ElementVector, FacetBasis, LinearForm
 from skfem.helpers import ddot, div, dot, grad, mul
 
 from pdes import closed_forms
@@ -28,8 +40,23 @@ from pdes.fem.mesh import TriMesh, is_count, rectangle
 from pdes.fem.solution import FEMSolution
 
 GAUGE = "pressure has zero mean over the domain"
+OUTFLOW_GAUGE = "pressure fixed by the outflow conditions (not shifted)"
+ELEMENT = "Taylor-Hood P2/P1"
+UNSTEADY_SCHEME = "BDF2 (first step BDF1), extrapolated convecting velocity"
+INITIAL_PRESSURE = "extrapolated linearly from the first two steps"
+
+QUADRATURE_ORDER = 6
+"""Degree of the quadrature rules for body forces and outflow terms."""
+
+CYLINDER_SIZE = 0.02
+"""Schäfer–Turek 2D-1 (``benchmarks/fem_cylinder.py``): the default cell size away from the cylinder."""
+
+CYLINDER_REFINED_SIZE = 0.002
+"""Schäfer–Turek 2D-1: the default cell size on the cylinder (``refine={"hole0": this}``)."""
 
 Velocity = Callable[..., tuple[object, object]]
+Force = Callable[..., tuple[object, object]]
+Load = Callable[[float], np.ndarray]
 
 
 class NewtonFailed(RuntimeError):
@@ -74,27 +101,74 @@ def _pressure_weight(q, w):
     return q
 
 
+@LinearForm
+def _normal_flux(v, w):
+    """``∫ v·n ds`` on a facet basis."""
+    return dot(v, w.n)
+
+
+def _body_force(force: Force, *t: float) -> LinearForm:
+    """``∫ f·v`` for ``force(x, y, *t) -> (fx, fy)``."""
+
+    @LinearForm
+    def form(v, w):
+        fx, fy = force(*w.x, *t)
+        return fx * v[0] + fy * v[1]
+
+    return form
+
+
 class TaylorHood:
     """P2 velocity and P1 pressure on ``mesh``; unknowns ``[velocity dofs, pressure dofs]``.
 
-    The boundary velocity dofs and one pressure dof are fixed; the other unknowns are
-    "free" and ordered once by nested dissection for every factorization.
+    ``dirichlet`` names the boundary parts where the velocity is prescribed (None: the whole
+    boundary). Their velocity dofs are fixed, and so is one pressure dof where they cover the
+    whole boundary (``closed``); the other unknowns are "free" and ordered once by nested
+    dissection for every factorization.
     """
 
-    def __init__(self, mesh: TriMesh):
+    def __init__(self, mesh: TriMesh, dirichlet: Sequence[str] | None = None):
         self.mesh = mesh
         self.velocity = Basis(mesh, ElementVector(ElementTriP2()))
         self.pressure = self.velocity.with_element(ElementTriP1())
         self.n_velocity, self.n = self.velocity.N, self.velocity.N + self.pressure.N
         self.viscous = _viscous.assemble(self.velocity)
         self.divergence = _divergence.assemble(self.velocity, self.pressure)
-        self.boundary = self.velocity.get_dofs().all()
-        self.pinned = self.n_velocity
-        fixed = np.concatenate([self.boundary, [self.pinned]])
+        self.ux, self.uy = self.velocity.split_indices()
+        if dirichlet is None:
+            self.boundary = self.velocity.get_dofs().all()
+            self.closed = True
+        else:
+            facets = np.unique(np.concatenate([self.part_facets(name) for name in dirichlet] + [[]])).astype(np.int64)
+            self.boundary = self.velocity.get_dofs(facets=facets).all()
+            self.closed = np.array_equal(facets, np.sort(mesh.boundary_facets()))
+        fixed = np.concatenate([self.boundary, [self.n_velocity] if self.closed else []]).astype(np.int64)
         self.free = np.setdiff1d(np.arange(self.n), fixed)
         self.weights = _pressure_weight.assemble(self.pressure)
+
+    @property
+    def gauge(self) -> str:
+        """How the pressure constant is fixed (module docstring)."""
+        return GAUGE if self.closed else OUTFLOW_GAUGE
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """The nested-dissection ordering of the free unknowns, made on the first solve."""
         coordinates = np.hstack([self.velocity.doflocs, self.pressure.doflocs])[:, self.free]
-        self.order = nested_dissection(self.system(self.viscous)[self.free][:, self.free], coordinates)
+        return nested_dissection(self.system(self.viscous)[self.free][:, self.free], coordinates)
+
+    def part_facets(self, name: str) -> np.ndarray:
+        """Facet indices of the named boundary part ``name``; a ValueError listing the parts otherwise."""
+        parts = self.mesh.boundaries or {}
+        if name not in parts:
+            raise ValueError(f"unknown boundary part '{name}'; this mesh's parts: {', '.join(sorted(parts)) or 'none'}")
+        return np.asarray(parts[name], dtype=np.int64)
+
+    def part_nodes(self, name: str) -> np.ndarray:
+        """The scalar P2 dofs (indices into ``ux`` and ``uy``) on the boundary part ``name``."""
+        scalar = np.empty(self.n_velocity, dtype=np.int64)
+        scalar[self.ux], scalar[self.uy] = np.arange(len(self.ux)), np.arange(len(self.uy))
+        return np.unique(scalar[self.velocity.get_dofs(facets=self.part_facets(name)).all()])
 
     def system(self, velocity_block: sp.spmatrix) -> sp.csr_matrix:
         """``[[A, Bᵀ], [B, 0]]`` for the velocity block ``A``."""
@@ -105,28 +179,59 @@ class TaylorHood:
         matrix = sp.csr_matrix(matrix)[self.free][:, self.free]
         return factorize(matrix, self.order)(rhs[self.free])
 
-    def boundary_values(self, velocity: Velocity, *t: float) -> np.ndarray:
-        """A state that is the interpolant of ``velocity(x, y, *t)`` on the boundary dofs, zero elsewhere."""
+    def boundary_values(self, velocity: Velocity | Mapping[str, Velocity], *t: float) -> np.ndarray:
+        """A state with the prescribed velocity on the boundary dofs, zero elsewhere.
+
+        ``velocity(x, y, *t) -> (u, v)`` interpolated on all of ``boundary``, or ``{part: velocity}``,
+        each interpolated on its part's dofs (in the mapping's order, so a later part's value wins
+        where parts meet).
+        """
         x = np.zeros(self.n)
-        x[self.boundary] = self.interpolate(velocity, *t)[self.boundary]
+        if callable(velocity):
+            x[self.boundary] = self.interpolate(velocity, *t)[self.boundary]
+            return x
+        for name, g in velocity.items():
+            nodes = self.part_nodes(name)
+            u, v = g(*self.velocity.doflocs[:, self.ux[nodes]], *t)
+            x[self.ux[nodes]], x[self.uy[nodes]] = u, v
         return x
 
-    def residual(self, x: np.ndarray, nu: float) -> np.ndarray:
-        """``[ν K u + ((u·∇)u, ·) + Bᵀp, B u]`` at the state ``x``."""
+    def residual(self, x: np.ndarray, nu: float, load: np.ndarray | None = None) -> np.ndarray:
+        """``[ν K u + ((u·∇)u, ·) + Bᵀp − load, B u]`` at the state ``x`` (``load`` the velocity right-hand side)."""
         u, p = x[: self.n_velocity], x[self.n_velocity :]
         convected = _convected.assemble(self.velocity, w=self.velocity_field(x))
-        return np.concatenate([nu * (self.viscous @ u) + convected + self.divergence.T @ p, self.divergence @ u])
+        momentum = nu * (self.viscous @ u) + convected + self.divergence.T @ p
+        if load is not None:
+            momentum = momentum - load
+        return np.concatenate([momentum, self.divergence @ u])
+
+    def force_load(self, force: Force, *t: float) -> np.ndarray:
+        """``∫ f·v`` over the domain for ``force(x, y, *t) -> (fx, fy)``, per velocity dof."""
+        return _body_force(force, *t).assemble(self._data_basis)
+
+    def outflow_load(self, outflow: Mapping[str, float]) -> np.ndarray:
+        """``−Σ p0 ∫_part v·n ds`` over the outflow parts ``{part: p0}``, per velocity dof."""
+        load = np.zeros(self.n_velocity)
+        for name, p0 in outflow.items():
+            facets = FacetBasis(self.mesh, self.velocity.elem, facets=self.part_facets(name), intorder=QUADRATURE_ORDER)
+            load -= p0 * _normal_flux.assemble(facets)
+        return load
+
+    @cached_property
+    def _data_basis(self) -> Basis:
+        return Basis(self.mesh, self.velocity.elem, intorder=QUADRATURE_ORDER)
 
     def interpolate(self, velocity: Velocity, *t: float) -> np.ndarray:
         """Velocity dofs of the nodal interpolant of ``velocity(x, y, *t) -> (u, v)``."""
-        ux, uy = self.velocity.split_indices()
-        u, v = velocity(*self.velocity.doflocs[:, ux], *t)
+        u, v = velocity(*self.velocity.doflocs[:, self.ux], *t)
         out = np.zeros(self.n_velocity)
-        out[ux], out[uy] = u, v
+        out[self.ux], out[self.uy] = u, v
         return out
 
     def fix_gauge(self, x: np.ndarray) -> np.ndarray:
-        """``x`` with the pressure shifted to zero mean over the domain."""
+        """``x`` with the pressure shifted to zero mean over the domain where ``closed``; else ``x`` itself."""
+        if not self.closed:
+            return x
         x = x.copy()
         p = x[self.n_velocity :]
         p -= (self.weights @ p) / self.weights.sum()
@@ -134,8 +239,13 @@ class TaylorHood:
 
     def fields(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """``{"u", "v", "p"}`` dof vectors of a state (u, v in the scalar P2 numbering)."""
-        ux, uy = self.velocity.split_indices()
-        return {"u": x[ux], "v": x[uy], "p": x[self.n_velocity :]}
+        return {"u": x[self.ux], "v": x[self.uy], "p": x[self.n_velocity :]}
+
+    def state(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The state of ``{"u", "v", "p"}`` dof vectors: the inverse of ``fields``."""
+        x = np.zeros(self.n)
+        x[self.ux], x[self.uy], x[self.n_velocity :] = fields["u"], fields["v"], fields["p"]
+        return x
 
     def velocity_field(self, x: np.ndarray):
         return self.velocity.interpolate(x[: self.n_velocity])
@@ -160,9 +270,11 @@ def steady(
     picard_steps: int = 3,
     tolerance: float = 1e-10,
     max_iterations: int = 20,
+    load: np.ndarray | None = None,
 ) -> SteadyResult:
     """Solve the steady equations from ``start`` (whose boundary values are kept).
 
+    ``load`` is the velocity right-hand side (body force and outflow terms; None: zero).
     ``picard_steps`` Oseen iterations, then Newton until the largest update of an
     unknown is below ``tolerance``; NewtonFailed if a Newton update grows twice in a row,
     is not finite, or the iterations run out.
@@ -172,7 +284,7 @@ def steady(
     for iteration in range(max_iterations):
         linearization = _convection if iteration < picard_steps else _newton
         velocity_block = nu * th.viscous + linearization.assemble(th.velocity, w=th.velocity_field(x))
-        step = th.solve_free(th.system(velocity_block), -th.residual(x, nu))
+        step = th.solve_free(th.system(velocity_block), -th.residual(x, nu, load))
         x[th.free] += step
         updates.append(float(np.abs(step).max()))
         if not np.isfinite(updates[-1]) or _grew_twice(updates[picard_steps:]):
@@ -189,17 +301,19 @@ def _grew_twice(updates: list[float]) -> bool:
 def unsteady(
     th: TaylorHood,
     nu: float,
-    boundary_velocity: Velocity,
+    boundary_velocity: Velocity | Mapping[str, Velocity],
     initial: Velocity,
     t_end: float,
     steps: int,
     t_start: float = 0.0,
+    load: Load | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(times, states)``: BDF2 with extrapolated convecting velocity; ``states[n]`` at ``times[n]``.
 
-    ``boundary_velocity(x, y, t)`` and ``initial(x, y)`` return ``(u, v)``. The pressure
-    at ``t_start`` (not an unknown of the scheme) is extrapolated linearly from the first
-    two steps.
+    ``boundary_velocity(x, y, t)`` (or ``{part: velocity}``, see ``TaylorHood.boundary_values``) and
+    ``initial(x, y)`` return ``(u, v)``; ``load(t)`` is the velocity right-hand side at time t (None:
+    zero). The pressure at ``t_start`` (not an unknown of the scheme) is extrapolated linearly from
+    the first two steps.
     """
     if not is_count(steps) or steps < 2:
         raise ValueError(f"steps must be an integer of at least 2, got {steps}")
@@ -218,6 +332,8 @@ def unsteady(
             before = states[n - 2, : th.n_velocity]
             rate, history = 1.5 / dt, mass @ (4 * now - before) / (2 * dt)
             convecting = 2 * states[n - 1] - states[n - 2]
+        if load is not None:
+            history = history + load(times[n])
         block = rate * mass + nu * th.viscous + _convection.assemble(th.velocity, w=th.velocity_field(convecting))
         system = th.system(block)
         x = th.boundary_values(boundary_velocity, times[n])
@@ -226,6 +342,97 @@ def unsteady(
         states[n] = th.fix_gauge(x)
     states[0, th.n_velocity :] = 2 * states[1, th.n_velocity :] - states[2, th.n_velocity :]
     return times, states
+
+
+def solve_steady(
+    mesh: TriMesh,
+    nu: float,
+    velocity: Mapping[str, Velocity],
+    outflow: Mapping[str, float],
+    force: Force | None = None,
+    picard_steps: int = 3,
+    tolerance: float = 1e-10,
+    max_iterations: int = 30,
+) -> FEMSolution:
+    """The steady flow on ``mesh``: ``velocity`` maps parts to ``g(x, y) -> (u, v)``, ``outflow`` parts to p0.
+
+    Every named part of the mesh takes exactly one of the two (module docstring); ``force(x, y) ->
+    (fx, fy)`` is the body force. From the Stokes-like start (zero inside, g on the velocity parts):
+    ``picard_steps`` Oseen steps, then Newton to ``tolerance`` (``steady``). Info: element, gauge,
+    iterations, wall_time_s.
+    """
+    start = time.perf_counter()
+    th = _flow(mesh, nu, velocity, outflow)
+    load = None
+    if outflow or force is not None:
+        load = th.outflow_load(outflow) + (0.0 if force is None else th.force_load(force))
+    result = steady(th, nu, th.boundary_values(velocity), picard_steps, tolerance, max_iterations, load)
+    info = {
+        "element": ELEMENT,
+        "gauge": th.gauge,
+        "iterations": len(result.updates),
+        "wall_time_s": time.perf_counter() - start,
+    }
+    return FEMSolution(mesh.p, mesh.t, th.elements, th.fields(result.state), None, info, dict(mesh.boundaries))
+
+
+def solve_unsteady(
+    mesh: TriMesh,
+    nu: float,
+    velocity: Mapping[str, Velocity],
+    outflow: Mapping[str, float],
+    initial: Velocity,
+    t_end: float,
+    steps: int,
+    t_start: float = 0.0,
+    force: Force | None = None,
+) -> FEMSolution:
+    """The flow on ``[t_start, t_end]`` by ``unsteady`` (``steps`` BDF2 steps, every one stored).
+
+    ``velocity`` maps parts to ``g(x, y, t) -> (u, v)``, ``outflow`` parts to p0 (each part one of
+    the two); ``initial(x, y) -> (u, v)``; ``force(x, y, t) -> (fx, fy)`` the body force.
+    """
+    start = time.perf_counter()
+    th = _flow(mesh, nu, velocity, outflow)
+    outflow_load = th.outflow_load(outflow)
+
+    def load(t: float) -> np.ndarray:
+        """The velocity right-hand side at time t: outflow terms and body force."""
+        return outflow_load if force is None else outflow_load + th.force_load(force, t)
+
+    has_load = bool(outflow) or force is not None
+    times, states = unsteady(th, nu, velocity, initial, t_end, steps, t_start, load if has_load else None)
+    values = {name: np.stack([th.fields(s)[name] for s in states]) for name in ("u", "v", "p")}
+    info = {
+        "element": ELEMENT,
+        "scheme": UNSTEADY_SCHEME,
+        "gauge": th.gauge,
+        "initial_pressure": INITIAL_PRESSURE,
+        "wall_time_s": time.perf_counter() - start,
+    }
+    return FEMSolution(mesh.p, mesh.t, th.elements, values, times, info, dict(mesh.boundaries))
+
+
+def _flow(mesh: TriMesh, nu: float, velocity: Mapping[str, Velocity], outflow: Mapping[str, float]) -> TaylorHood:
+    """The Taylor–Hood discretization with the velocity parts fixed, after checking ν and the conditions."""
+    if isinstance(nu, bool) or not isinstance(nu, numbers.Real) or not 0 < nu < math.inf:
+        raise ValueError(f"nu must be a positive number, got {nu!r}")
+    parts = sorted(mesh.boundaries or {})
+    listed = ", ".join(parts) or "none"
+    for name in [*velocity, *outflow]:
+        if name not in parts:
+            raise ValueError(f"unknown boundary part '{name}'; this mesh's parts: {listed}")
+    for name in parts:
+        if name in velocity and name in outflow:
+            raise ValueError(f"part '{name}' has both a velocity and an outflow condition; give it one")
+        if name not in velocity and name not in outflow:
+            raise ValueError(f"part '{name}' has no condition; give each of {listed} a velocity or an outflow pressure")
+    for name, p0 in outflow.items():
+        if isinstance(p0, bool) or not isinstance(p0, numbers.Real) or not math.isfinite(p0):
+            raise ValueError(f"the outflow pressure on '{name}' must be a finite number, got {p0!r}")
+    if not velocity:
+        raise ValueError("a flow needs a velocity on at least one part (with outflow everywhere u is not determined)")
+    return TaylorHood(mesh, list(velocity))
 
 
 CONTINUATION_MIN_CELLS = 8
@@ -274,12 +481,14 @@ def cavity(
         state = result.state
         stages.append({"re": re, "cells": resolution, "iterations": len(result.updates)})
     info = {
-        "element": "Taylor-Hood P2/P1",
+        "element": ELEMENT,
         "gauge": GAUGE,
         "continuation": stages,
         "wall_time_s": time.perf_counter() - start,
     }
-    return FEMSolution(fine.mesh.p, fine.mesh.t, fine.elements, fine.fields(state), None, info)
+    return FEMSolution(
+        fine.mesh.p, fine.mesh.t, fine.elements, fine.fields(state), None, info, dict(fine.mesh.boundaries)
+    )
 
 
 def _continue_in_re(
@@ -336,18 +545,12 @@ def kovasznay(re: float = 20.0, resolution: int = 16, picard_steps: int = 3, tol
     """Kovasznay's flow on ``[−0.5, 1] × [−0.5, 1.5]`` (``resolution²`` cells), exact velocity on the boundary."""
     if not re > 0:
         raise ValueError(f"re must be positive, got {re}")
-    start = time.perf_counter()
-    th = TaylorHood(rectangle(KOVASZNAY_LOWER, KOVASZNAY_UPPER, resolution, resolution))
-    result = steady(
-        th, 1.0 / re, th.boundary_values(lambda x, y: closed_forms.kovasznay(x, y, re)[:2]), picard_steps, tolerance
-    )
-    info = {
-        "element": "Taylor-Hood P2/P1",
-        "gauge": GAUGE,
-        "iterations": len(result.updates),
-        "wall_time_s": time.perf_counter() - start,
-    }
-    return FEMSolution(th.mesh.p, th.mesh.t, th.elements, th.fields(result.state), None, info)
+    mesh = rectangle(KOVASZNAY_LOWER, KOVASZNAY_UPPER, resolution, resolution)
+
+    def exact(x, y):
+        return closed_forms.kovasznay(x, y, re)[:2]
+
+    return solve_steady(mesh, 1.0 / re, dict.fromkeys(mesh.boundaries, exact), {}, None, picard_steps, tolerance)
 
 
 def taylor_green(
@@ -356,19 +559,11 @@ def taylor_green(
     """The Taylor–Green vortex on ``[0, L]²``: ``resolution²`` cells, ``steps`` BDF2 steps, exact boundary velocity."""
     if not nu > 0:
         raise ValueError(f"nu must be positive, got {nu}")
-    start = time.perf_counter()
-    th = TaylorHood(rectangle((0.0, 0.0), (length, length), resolution, resolution))
+    mesh = rectangle((0.0, 0.0), (length, length), resolution, resolution)
 
     def exact(x, y, t):
         return closed_forms.taylor_green(x, y, t, nu, length)[:2]
 
-    times, states = unsteady(th, nu, exact, lambda x, y: exact(x, y, 0.0), t_end, steps)
-    values = {name: np.stack([th.fields(s)[name] for s in states]) for name in ("u", "v", "p")}
-    info = {
-        "element": "Taylor-Hood P2/P1",
-        "scheme": "BDF2 (first step BDF1), extrapolated convecting velocity",
-        "gauge": GAUGE,
-        "initial_pressure": "extrapolated linearly from the first two steps",
-        "wall_time_s": time.perf_counter() - start,
-    }
-    return FEMSolution(th.mesh.p, th.mesh.t, th.elements, values, times, info)
+    return solve_unsteady(
+        mesh, nu, dict.fromkeys(mesh.boundaries, exact), {}, lambda x, y: exact(x, y, 0.0), t_end, steps
+    )

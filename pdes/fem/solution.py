@@ -43,6 +43,7 @@ class FEMSolution:
     ``elements[f]`` is ``"P1"`` or ``"P2"``; ``values[f]`` has shape ``(n_dofs,)`` for a
     steady solution (``times`` None) or ``(n_times, n_dofs)`` at the increasing ``times``.
     ``info`` holds JSON-able facts about the computation (settings, iterations, gauge, wall time).
+    ``boundaries`` (optional) names parts of the mesh's boundary: ``{name: indices into mesh.facets}``.
     """
 
     points: np.ndarray
@@ -51,6 +52,7 @@ class FEMSolution:
     values: dict[str, np.ndarray]
     times: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    boundaries: dict[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.elements.values()) - set(ELEMENTS))
@@ -58,11 +60,27 @@ class FEMSolution:
             raise ValueError(f"unknown element '{unknown[0]}'; valid elements: {', '.join(ELEMENTS)}")
         if set(self.elements) != set(self.values):
             raise ValueError(f"elements {sorted(self.elements)} and values {sorted(self.values)} name different fields")
+        if self.boundaries is not None:
+            self.boundaries = {name: self._checked_facets(name, f) for name, f in self.boundaries.items()}
         for name, v in self.values.items():
             nodes = int(self.basis(name).N)
             expected = (nodes,) if self.times is None else (len(self.times), nodes)
             if v.shape != expected:
                 raise ValueError(f"field '{name}': values have shape {v.shape}, expected {expected}")
+
+    def _checked_facets(self, name: object, facets: object) -> np.ndarray:
+        """A boundary part's facet indices as int64, or a ValueError for a bad name or index."""
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"boundary names must be non-empty text without '/', got {name!r}")
+        facets = np.asarray(facets)
+        count = self._triangles.facets.shape[1]
+        if (
+            facets.ndim != 1
+            or facets.dtype.kind not in "iu"
+            or (facets.size and not 0 <= facets.min() <= facets.max() < count)
+        ):
+            raise ValueError(f"boundary '{name}' needs a 1D array of integer facet indices in 0 … {count - 1}")
+        return facets.astype(np.int64)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -74,6 +92,12 @@ class FEMSolution:
 
     @cached_property
     def mesh(self) -> TriMesh:
+        """The triangle mesh, with ``boundaries`` where the solution has them."""
+        return self._triangles if self.boundaries is None else self._triangles.with_boundaries(self.boundaries)
+
+    @cached_property
+    def _triangles(self) -> TriMesh:
+        """The mesh without named boundaries."""
         return TriMesh(self.points, self.cells)
 
     def basis(self, name: str) -> Basis:
@@ -165,21 +189,27 @@ class FEMSolution:
         return float(np.sqrt(max(total, 0.0)))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays to store: ``mesh/points``, ``mesh/cells``, ``values/<field>``, ``times``."""
+        """The arrays to store: ``mesh/points``, ``mesh/cells``, ``values/<field>``, ``times``,
+        ``boundaries/<name>``."""
         arrays = {"mesh/points": self.points, "mesh/cells": self.cells}
         arrays.update({f"values/{name}": v for name, v in self.values.items()})
         if self.times is not None:
             arrays["times"] = self.times
+        arrays.update({f"boundaries/{name}": f for name, f in (self.boundaries or {}).items()})
         return arrays
 
     def description(self) -> dict[str, Any]:
-        """The JSON-able rest: elements (in field order) and info."""
-        return {"elements": dict(self.elements), "info": self.info}
+        """The JSON-able rest: elements (in field order), info and the names of the boundaries (in order)."""
+        description = {"elements": dict(self.elements), "info": self.info}
+        if self.boundaries is not None:
+            description["boundaries"] = list(self.boundaries)
+        return description
 
     @classmethod
     def from_stored(cls, arrays: Mapping[str, np.ndarray], description: Mapping[str, Any]) -> FEMSolution:
-        """The inverse of ``arrays()`` and ``description()``."""
+        """The inverse of ``arrays()`` and ``description()`` (a description without boundaries: none)."""
         elements = dict(description["elements"])
+        names = description.get("boundaries")
         return cls(
             points=arrays["mesh/points"],
             cells=arrays["mesh/cells"],
@@ -187,4 +217,5 @@ class FEMSolution:
             values={name: arrays[f"values/{name}"] for name in elements},
             times=arrays.get("times"),
             info=dict(description["info"]),
+            boundaries=None if names is None else {name: arrays[f"boundaries/{name}"] for name in names},
         )

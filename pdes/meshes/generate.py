@@ -13,6 +13,13 @@ returns ``(points, cells, groups)`` for ``MeshRegion``, read from gmsh's model:
 ``save`` writes the mesh (any format gmsh writes; ``.msh`` reads back through meshio to the same
 region). ``size`` is gmsh's ``Mesh.MeshSizeMax``: the largest cell edge.
 
+``refine`` (2D Regions only) maps boundary parts of ``region.boundary`` to a smaller cell size
+there: at distance d from the part the size is ``min(size, h_part + REFINE_GROWTH · d)``, linear
+from ``h_part`` on the part to ``size`` at ``d = (size − h_part) / REFINE_GROWTH`` (a gmsh Distance
+field to the part's curves and a Threshold field; the smallest over the parts applies). The curves of
+a part are found before meshing: those whose ``CURVE_PROBES`` equally spaced parametric points the
+part ``contains``.
+
 Regions (``mesh_region``) are built with gmsh's OpenCASCADE kernel: boxes and balls (2D and 3D),
 polygons, and ``Union``, ``Intersection`` and ``Difference`` of those. Each boundary curve
 (surface) of the result is named after the first part of ``region.boundary`` that contains all
@@ -29,7 +36,7 @@ within the chord error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +56,12 @@ SIZE_FRACTION = 20
 
 NODE_TOLERANCE = 1e-7
 """Mesh nodes lie on a boundary part when within this fraction of the region's diagonal."""
+
+REFINE_GROWTH = 0.2
+"""Growth of the cell size with the distance from a refined part (size per unit distance)."""
+
+CURVE_PROBES = 7
+"""Parametric points of a curve tested to decide whether it lies on a boundary part."""
 
 Mesh = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
 
@@ -79,12 +92,17 @@ def gmsh_session(what: str) -> Iterator[object]:
             gmsh.option.setNumber("General.Terminal", terminal)
 
 
-def mesh_geometry(source: object, size: float | None, save: str | Path | None) -> Mesh:
-    """The mesh of a Region (``mesh_region``) or of a geometry file that gmsh opens (``.geo``, ``.step`` …)."""
+def mesh_geometry(
+    source: object, size: float | None, save: str | Path | None, refine: Mapping[str, float] | None = None
+) -> Mesh:
+    """The mesh of a Region (``mesh_region``) or of a geometry file that gmsh opens (``.geo``, ``.step`` …);
+    ``refine`` only for a Region."""
     from pdes.geometry import Region
 
     if isinstance(source, Region):
-        return mesh_region(source, size, save)
+        return mesh_region(source, size, save, refine)
+    if refine is not None:
+        raise ValueError("refine needs a Region; a geometry file sets its own cell sizes")
     if not isinstance(source, str | Path):
         raise ValueError(f"from_gmsh needs a geometry file or a Region, got {type(source).__name__}")
     path = Path(source)
@@ -101,21 +119,83 @@ def mesh_geometry(source: object, size: float | None, save: str | Path | None) -
         return finished(gmsh, save)
 
 
-def mesh_region(region, size: float | None, save: str | Path | None) -> Mesh:
-    """The mesh of a Region built with OpenCASCADE, its boundary named by the region's parts (module docstring)."""
+def mesh_region(region, size: float | None, save: str | Path | None, refine: Mapping[str, float] | None = None) -> Mesh:
+    """The mesh of a Region built with OpenCASCADE, its boundary named by the region's parts, cells of
+    ``refine[part]`` on the parts it names (module docstring)."""
     if region.dim not in (2, 3):
         raise ValueError(f"gmsh meshes regions of 2 or 3 dimensions, got a {region.dim}-dimensional one")
     low, high = region.bounds.numpy()
     diagonal = float(np.linalg.norm(high - low))
     check_size(size, optional=True)
+    size = size if size is not None else diagonal / SIZE_FRACTION
+    refine = checked_refine(region, refine)
     with gmsh_session(f"a {type(region).__name__}") as gmsh:
         shapes = occ_shapes(gmsh, region)
         gmsh.model.occ.synchronize()
         gmsh.model.addPhysicalGroup(region.dim, [tag for _, tag in shapes], name="domain")
-        gmsh.option.setNumber("Mesh.MeshSizeMax", size if size is not None else diagonal / SIZE_FRACTION)
+        gmsh.option.setNumber("Mesh.MeshSizeMax", size)
+        if refine:
+            refine_near(gmsh, region, size, refine, NODE_TOLERANCE * diagonal)
         gmsh.model.mesh.generate(region.dim)
         name_boundary(gmsh, region, NODE_TOLERANCE * diagonal)
         return finished(gmsh, save)
+
+
+def checked_refine(region, refine: Mapping[str, float] | None) -> dict[str, float]:
+    """``refine`` as a dict, or a ValueError for a 3D region, an unknown part or a size that is not positive."""
+    if refine is None:
+        return {}
+    if not isinstance(refine, Mapping):
+        raise ValueError(f"refine must map boundary parts to cell sizes, got {type(refine).__name__}")
+    if refine and region.dim != 2:
+        raise ValueError(f"refine works on 2D regions, got a {region.dim}-dimensional one")
+    names = tuple(getattr(region.boundary, "names", ()))
+    for name, h in refine.items():
+        if name not in names:
+            raise ValueError(f"refine names an unknown boundary part '{name}'; the region's parts: {', '.join(names)}")
+        if isinstance(h, bool) or not isinstance(h, int | float) or not 0 < h < math.inf:
+            raise ValueError(f"the refined cell size on '{name}' must be a positive, finite number, got {h!r}")
+    return dict(refine)
+
+
+def refine_near(gmsh, region, size: float, refine: Mapping[str, float], tol: float) -> None:
+    """The background size field ``min(size, min over parts of h_part + REFINE_GROWTH · d_part)`` (module docstring)."""
+    field = gmsh.model.mesh.field
+    thresholds = []
+    for name, h in refine.items():
+        curves = part_curves(gmsh, region, name, tol)
+        longest = max(gmsh.model.occ.getMass(1, c) for c in curves)
+        distance = field.add("Distance")
+        field.setNumbers(distance, "CurvesList", curves)
+        field.setNumber(distance, "Sampling", math.ceil(4 * longest / h) + 1)  # points per curve
+        threshold = field.add("Threshold")
+        field.setNumber(threshold, "InField", distance)
+        field.setNumber(threshold, "SizeMin", min(h, size))
+        field.setNumber(threshold, "SizeMax", size)
+        field.setNumber(threshold, "DistMin", 0.0)
+        field.setNumber(threshold, "DistMax", max(size - h, 0.0) / REFINE_GROWTH)
+        thresholds.append(threshold)
+    smallest = field.add("Min")
+    field.setNumbers(smallest, "FieldsList", thresholds)
+    field.setAsBackgroundMesh(smallest)
+    for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
+        gmsh.option.setNumber(option, 0)
+
+
+def part_curves(gmsh, region, name: str, tol: float) -> list[int]:
+    """The curves of the model whose ``CURVE_PROBES`` parametric points lie on the boundary part ``name``."""
+    import torch
+
+    part = region.boundary[name]
+    curves = []
+    for _, curve in gmsh.model.getEntities(1):
+        low, high = gmsh.model.getParametrizationBounds(1, curve)
+        points = np.reshape(gmsh.model.getValue(1, curve, np.linspace(low[0], high[0], CURVE_PROBES)), (-1, 3))
+        if bool(part.contains(torch.as_tensor(points[:, :2], dtype=torch.float64), tol).all()):
+            curves.append(curve)
+    if not curves:
+        raise ValueError(f"no curve of the meshed region lies on the boundary part '{name}'")
+    return curves
 
 
 def mesh_stl(path: str | Path, size: float, save: str | Path | None) -> Mesh:

@@ -109,12 +109,20 @@ class MeshRegion(Simplices):
         return cls(*read_mesh(path))
 
     @classmethod
-    def from_gmsh(cls, source: object, size: float | None = None, save: str | Path | None = None) -> MeshRegion:
+    def from_gmsh(
+        cls,
+        source: object,
+        size: float | None = None,
+        save: str | Path | None = None,
+        refine: Mapping[str, float] | None = None,
+    ) -> MeshRegion:
         """A mesh made by gmsh (``pdes.meshes.generate``) of ``source``: a ``.geo`` (or CAD) file, or a Region
-        of boxes, balls, polygons and their CSG; ``size`` the largest cell size, ``save`` a ``.msh`` to write."""
+        of boxes, balls, polygons and their CSG; ``size`` the largest cell size, ``save`` a ``.msh`` to write;
+        ``refine`` (2D Regions only) ``{part: cell size on it}``, the size growing linearly away from the part
+        to ``size`` (``pdes.meshes.generate.REFINE_GROWTH``)."""
         from pdes.meshes.generate import mesh_geometry
 
-        return cls(*mesh_geometry(source, size, save))
+        return cls(*mesh_geometry(source, size, save, refine))
 
     @classmethod
     def from_stl(cls, path: str | Path, size: float, save: str | Path | None = None) -> MeshRegion:

@@ -54,29 +54,47 @@ def as_viscosity(nu: Viscosity) -> Callable[[Fields], float | torch.Tensor]:
     return nu if callable(nu) else lambda f: nu
 
 
-def steady_equations(domain: Region, nu: Viscosity) -> list[Term]:
-    """Momentum x, momentum y and continuity of the steady equations on ``domain``, viscosity ``nu``."""
-    nu = as_viscosity(nu)
+Force = Callable[[Fields], tuple[Tensor, Tensor]] | None
+"""A body force as residuals read it, ``lambda f: (f_x, f_y)``, or None."""
+
+
+def steady_equations(domain: Region, nu: Viscosity, force: Force = None) -> list[Term]:
+    """Momentum x, momentum y and continuity of the steady equations on ``domain``, viscosity ``nu``, body force
+    ``force`` (none by default)."""
+    nu, g = as_viscosity(nu), as_force(force)
     return [
-        Term("momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy")),
-        Term("momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy")),
+        Term(
+            "momentum_x", domain, lambda f: f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy") - g(f)[0]
+        ),
+        Term(
+            "momentum_y", domain, lambda f: f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy") - g(f)[1]
+        ),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
 
 
-def unsteady_equations(domain: Region, nu: Viscosity) -> list[Term]:
+def unsteady_equations(domain: Region, nu: Viscosity, force: Force = None) -> list[Term]:
     """Momentum x, momentum y and continuity of the unsteady equations on the space-time ``domain``, viscosity
-    ``nu``."""
-    nu = as_viscosity(nu)
+    ``nu``, body force ``force``."""
+    nu, g = as_viscosity(nu), as_force(force)
     return [
         Term(
-            "momentum_x", domain, lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy")
+            "momentum_x",
+            domain,
+            lambda f: f.u_t + f.u * f.u_x + f.v * f.u_y + f.p_x - nu(f) * f.laplacian("u", "xy") - g(f)[0],
         ),
         Term(
-            "momentum_y", domain, lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy")
+            "momentum_y",
+            domain,
+            lambda f: f.v_t + f.u * f.v_x + f.v * f.v_y + f.p_y - nu(f) * f.laplacian("v", "xy") - g(f)[1],
         ),
         Term("continuity", domain, lambda f: f.u_x + f.v_y),
     ]
+
+
+def as_force(force: Force) -> Callable[[Fields], tuple]:
+    """``force`` as a function of the fields; None is no force, ``(0.0, 0.0)``."""
+    return force if force is not None else lambda f: (0.0, 0.0)
 
 
 def viscosity(f: Fields) -> float | torch.Tensor:
@@ -110,11 +128,13 @@ def no_slip(name: str, region: Region, weight: float = 1.0) -> list[Term]:
     return [Term(f"{name}_u", region, lambda f: f.u, weight), Term(f"{name}_v", region, lambda f: f.v, weight)]
 
 
-def traction(name: str, region: Region, nu: Viscosity, data: Velocity | None = None) -> list[Term]:
-    """The do-nothing condition ``−p n + ν ∂u/∂n = h`` on an outflow boundary: Terms ``<name>_x``, ``<name>_y``;
-    viscosity ``nu``.
+def traction(
+    name: str, region: Region, nu: Viscosity, data: Velocity | None = None, pressure: float = 0.0
+) -> list[Term]:
+    """The do-nothing condition ``−(p − p0) n + ν ∂u/∂n = h`` on an outflow boundary: Terms ``<name>_x``,
+    ``<name>_y``; viscosity ``nu``, ``p0 = pressure``.
 
-    ``data(x, y[, t]) -> (h_x, h_y)``; without it the outflow is traction-free (``h = 0``).
+    ``data(x, y[, t]) -> (h_x, h_y)``; without it and with ``pressure = 0`` the outflow is traction-free.
     """
     nu = as_viscosity(nu)
 
@@ -122,7 +142,7 @@ def traction(name: str, region: Region, nu: Viscosity, data: Velocity | None = N
         def residual(f):
             n_x, n_y = f.n_x, f.n_y
             normal_derivative = f.u_x * n_x + f.u_y * n_y if k == 0 else f.v_x * n_x + f.v_y * n_y
-            r = -f.p * (n_x if k == 0 else n_y) + nu(f) * normal_derivative
+            r = -(f.p - pressure) * (n_x if k == 0 else n_y) + nu(f) * normal_derivative
             return r if data is None else r - data(*_coordinates(f, region.dim))[k]
 
         return residual

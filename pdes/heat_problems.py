@@ -166,7 +166,7 @@ def heat2d_varcoef(constraints: str = "exact") -> Problem:
         terms=terms,
         reference=FEMReference(
             "heat2d_varcoef",
-            "pdes.heat:heat2d_varcoef_fem",
+            "pdes.heat_problems:heat2d_varcoef_fem",
             ("x", "y", "t"),
             ("u",),
             resolution=HEAT2D_VARCOEF_RESOLUTION,

@@ -1,0 +1,80 @@
+"""``cylinder``: steady flow past a cylinder in a channel, the Schäfer–Turek 2D-1 benchmark (Re = 20).
+
+Channel ``[0, 2.2] × [0, 0.41]`` less the disk of radius 0.05 centred at ``(0.2, 0.2)`` (boundary
+part ``hole0``); inflow ``u = 4 U y (0.41 − y) / 0.41²``, ``v = 0`` on the left with ``U = 0.3``,
+no-slip on the walls (bottom, top) and the cylinder, traction-free outflow on the right;
+``ν = 10⁻³``, so ``Re = Ū D / ν = 20`` with the mean inflow ``Ū = 2U/3 = 0.2`` and ``D = 0.1``.
+
+Quantities: drag and lift coefficients ``c = 2 F / (Ū² D)`` of the force on the cylinder, and
+``Δp = p(0.15, 0.2) − p(0.25, 0.2)``, beside the published values (Schäfer & Turek 1996; the digits
+of the later high-accuracy computations): c_D 5.57953523384, c_L 0.010618948146, Δp 0.11752016697.
+The reference is the Taylor–Hood FEM solution on a gmsh mesh refined near the cylinder.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pdes.conditions import NoSlip, Outflow, Velocity
+from pdes.flow import navier_stokes
+from pdes.geometry import Difference, Disk, Rectangle
+from pdes.problem import Problem, check_positive
+from pdes.quantities import Force, PointDifference
+
+LENGTH, HEIGHT = 2.2, 0.41
+CENTRE, RADIUS = (0.2, 0.2), 0.05
+U_MAX = 0.3
+NU = 1e-3
+U_MEAN = 2 * U_MAX / 3
+COEFFICIENT = 2 / (U_MEAN**2 * (2 * RADIUS))
+"""``2 / (Ū² D)``: a force on the cylinder as a drag or lift coefficient."""
+
+PUBLISHED = {"drag": 5.57953523384, "lift": 0.010618948146, "dp": 0.11752016697}
+"""The benchmark's reference values (Schäfer–Turek 2D-1)."""
+
+RESOLUTION = 110
+"""Cells across the channel's diagonal far from the cylinder (a cell size of about 0.02)."""
+CYLINDER_CELL = 0.004
+"""Cell size on the cylinder of the reference mesh."""
+
+
+def inflow(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parabolic inflow profile ``(4 U y (H − y) / H², 0)``."""
+    return 4 * U_MAX * y * (HEIGHT - y) / HEIGHT**2, 0.0 * y
+
+
+def cylinder(resolution: int = RESOLUTION, cylinder_cell: float = CYLINDER_CELL) -> Problem:
+    """The Schäfer–Turek 2D-1 problem (module docstring); ``resolution`` and ``cylinder_cell`` set the reference
+    mesh: cells across the channel's diagonal, and the cell size on the cylinder."""
+    check_positive("cylinder", "cylinder_cell", cylinder_cell, "the reference mesh's cell size on the cylinder")
+    channel = Difference(Rectangle([0.0, 0.0], [LENGTH, HEIGHT]), Disk(list(CENTRE), RADIUS))
+    problem = navier_stokes(
+        channel,
+        nu=NU,
+        conditions={"left": Velocity(inflow), "bottom|top": NoSlip(), "hole0": NoSlip(), "right": Outflow()},
+        name="cylinder",
+        quantities={
+            "drag": Force("hole0", "x", scale=COEFFICIENT, published=PUBLISHED["drag"]),
+            "lift": Force("hole0", "y", scale=COEFFICIENT, published=PUBLISHED["lift"]),
+            "dp": PointDifference("p", (0.15, 0.2), (0.25, 0.2), published=PUBLISHED["dp"]),
+        },
+        resolution=resolution,
+        refine={"hole0": cylinder_cell},
+        defaults=CYLINDER_DEFAULTS,
+    )
+    problem.params = {"resolution": resolution, "cylinder_cell": cylinder_cell}
+    return problem
+
+
+CYLINDER_DEFAULTS = {
+    "steps": 3000,
+    "lbfgs_steps": 2000,
+    "batch": 2048,
+    "width": 64,
+    "depth": 5,
+    "lr": 2e-3,
+    "fourier_features": True,
+    "fourier_scale": 1.0,
+    "balance_every": 100,
+}
+"""Chosen on the benchmark (benchmarks/RESULTS.md, issue 19)."""

@@ -1,0 +1,118 @@
+"""What the physics-level builders (``pdes.heat``, ``pdes.navier_stokes``) share.
+
+A description is a space domain, an optional time interval, data (``pdes.given``) and conditions
+on named boundary parts (``pdes.conditions``). This module turns the first two into the
+problem's domain and coordinates, draws the fixed points data are checked and fingerprinted
+on, and says whether the finite element reference can take the domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+from dataclasses import dataclass
+
+import torch
+
+from pdes.geometry import Region, SpaceTime, TimeInterval
+from pdes.given import Given
+from pdes.reference import described
+
+Tensor = torch.Tensor
+
+PROBE_POINTS = 256
+"""Points of each region at which data are checked and fingerprinted (scrambled Sobol', seed 0)."""
+
+SPACE_COORDINATES = ("x", "y", "z")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The domain of a description: ``space``, ``time`` (a TimeInterval or None), ``domain`` (space or
+    space-time), ``coordinates`` and ``boundary`` (the lateral boundary in space-time)."""
+
+    equation: str
+    space: Region
+    time: TimeInterval | None
+    domain: Region
+    coordinates: tuple[str, ...]
+
+    @property
+    def dim(self) -> int:
+        return self.space.dim
+
+    @property
+    def space_coordinates(self) -> tuple[str, ...]:
+        return self.coordinates[: self.dim]
+
+    @property
+    def boundary(self):
+        return self.domain.boundary
+
+    def given(self, name: str, value: object, components: int = 1, time: bool = True) -> Given:
+        """The datum ``name`` of this description; ``time=False`` for data that may not depend on t."""
+        return Given(name, value, self.dim, time and self.time is not None, components)
+
+
+def setting(equation: str, domain: object, time: object) -> Setting:
+    """The Setting of ``domain`` (a space Region of 1 to 3 dimensions) and ``time`` (None or ``(t0, T)``)."""
+    if not isinstance(domain, Region):
+        raise TypeError(f"{equation}: domain must be a pdes.geometry Region such as Rectangle(...), got {described(domain)}")
+    if isinstance(domain, SpaceTime):
+        raise ValueError(f"{equation}: give the space domain and time=(t0, T), not a SpaceTime")
+    if not 1 <= domain.dim <= 3:
+        raise ValueError(f"{equation}: the domain must have 1 to 3 dimensions, got {domain.dim}")
+    coordinates = SPACE_COORDINATES[: domain.dim]
+    if time is None:
+        return Setting(equation, domain, None, domain, coordinates)
+    if not isinstance(time, tuple | list) or len(time) != 2 or not all(_finite(t) for t in time) or time[0] >= time[1]:
+        raise ValueError(f"{equation}: time must be None (steady) or (t0, T) with finite t0 < T, got {time!r}")
+    interval = TimeInterval(float(time[0]), float(time[1]))
+    return Setting(equation, domain, interval, SpaceTime(domain, interval), (*coordinates, "t"))
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def probe_points(region: Region, n: int = PROBE_POINTS) -> Tensor:
+    """``n`` fixed float64 points of ``region`` (scrambled Sobol', seed 0; rejected ones left out)."""
+    if region.cube_dim == 0:
+        x, _ = region.from_unit_cube(torch.empty(1, 0, dtype=torch.float64))
+        return x
+    engine = torch.quasirandom.SobolEngine(region.cube_dim, scramble=True, seed=0)
+    x, w = region.from_unit_cube(engine.draw(n, dtype=torch.float64))
+    return x[w > 0]
+
+
+def checked(datum: Given, region: Region, positive: bool = False) -> str:
+    """Check ``datum`` on ``region``'s probe points (``Given.check``) and return its fingerprint there."""
+    points = probe_points(region)
+    datum.check(points, positive)
+    return datum.fingerprint(points)
+
+
+def fingerprint(description: dict) -> str:
+    """24 hex digits of the SHA-256 of a JSON-able ``description`` (with the data's fingerprints)."""
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def fem_unsupported(space: Region) -> str | None:
+    """Why the FEM reference cannot take the space domain ``space``, or None: it solves 2D domains meshed by
+    gmsh (boxes, balls, polygons and their CSG) or given as a triangle MeshRegion."""
+    from pdes.meshes import MeshRegion
+
+    if space.dim != 2:
+        return f"the finite element reference solves 2D domains; this one is {space.dim}D"
+    if isinstance(space, MeshRegion):
+        return None
+    from pdes.meshes.generate import gmsh_session, occ_shapes
+
+    try:
+        with gmsh_session(f"a {type(space).__name__}") as gmsh:
+            occ_shapes(gmsh, space)
+    except ValueError as error:
+        return f"gmsh cannot mesh the domain for the finite element reference ({error})"
+    return None
