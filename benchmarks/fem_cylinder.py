@@ -33,7 +33,7 @@ PUBLISHED = {"c_D": 5.57953523384, "c_L": 0.010618948146, "Δp": 0.11752016697}
 """Reference values of the benchmark (Schäfer & Turek 1996; digits of the later high-accuracy computations)."""
 
 DEFAULT = f"{navier_stokes.CYLINDER_SIZE}:{navier_stokes.CYLINDER_REFINED_SIZE}"
-MESHES = ("0.04:0.008", "0.03:0.004", DEFAULT, "0.01:0.001")
+MESHES = ("0.04:0.008", "0.03:0.004", DEFAULT, "0.01:0.001", "0.007:0.0007")
 
 
 def inflow(x, y):

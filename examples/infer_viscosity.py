@@ -14,8 +14,8 @@ import pdes
 import pinn
 from pdes import Data, Problem, Unknown, data_terms
 from pdes.closed_forms import kovasznay
-from pdes.geometry import Box
 from pdes.flow_problems import point_gauge, steady_equations
+from pdes.geometry import Box
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
 

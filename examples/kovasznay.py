@@ -15,8 +15,8 @@ import pdes
 import pinn
 from pdes import Problem
 from pdes.closed_forms import kovasznay
-from pdes.geometry import Box
 from pdes.flow_problems import point_gauge, prescribed_velocity, steady_equations
+from pdes.geometry import Box
 from pdes.reference import AnalyticReference
 from pdes.transforms import BoxDirichlet
 

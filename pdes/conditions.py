@@ -107,7 +107,9 @@ def resolve(boundary: Boundary, conditions: object, kinds: tuple[type, ...], equ
                     f"have; its parts: {', '.join(boundary.names)}"
                 )
             if part in owner:
-                raise ValueError(f"{equation}: the part '{part}' is given two conditions, by '{owner[part]}' and '{key}'")
+                raise ValueError(
+                    f"{equation}: the part '{part}' is given two conditions, by '{owner[part]}' and '{key}'"
+                )
             owner[part] = key
         region = boundary[parts[0]]
         for part in parts[1:]:

@@ -13,6 +13,8 @@ The reference is the Taylor–Hood FEM solution on a gmsh mesh refined near the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from pdes.conditions import NoSlip, Outflow, Velocity
@@ -36,6 +38,8 @@ RESOLUTION = 110
 """Cells across the channel's diagonal far from the cylinder (a cell size of about 0.02)."""
 CYLINDER_CELL = 0.004
 """Cell size on the cylinder of the reference mesh."""
+BOUNDARY_WEIGHT = 1.0
+"""``Term.weight`` of the condition terms (``cylinder(boundary_weight=...)``)."""
 
 
 def inflow(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,10 +47,14 @@ def inflow(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return 4 * U_MAX * y * (HEIGHT - y) / HEIGHT**2, 0.0 * y
 
 
-def cylinder(resolution: int = RESOLUTION, cylinder_cell: float = CYLINDER_CELL) -> Problem:
+def cylinder(
+    resolution: int = RESOLUTION, cylinder_cell: float = CYLINDER_CELL, boundary_weight: float = BOUNDARY_WEIGHT
+) -> Problem:
     """The Schäfer–Turek 2D-1 problem (module docstring); ``resolution`` and ``cylinder_cell`` set the reference
-    mesh: cells across the channel's diagonal, and the cell size on the cylinder."""
+    mesh: cells across the channel's diagonal, and the cell size on the cylinder. ``boundary_weight`` is the
+    ``Term.weight`` of every condition term (inflow, walls, cylinder, outflow; the equations keep weight 1)."""
     check_positive("cylinder", "cylinder_cell", cylinder_cell, "the reference mesh's cell size on the cylinder")
+    check_positive("cylinder", "boundary_weight", boundary_weight, "the weight of the condition terms")
     channel = Difference(Rectangle([0.0, 0.0], [LENGTH, HEIGHT]), Disk(list(CENTRE), RADIUS))
     problem = navier_stokes(
         channel,
@@ -62,7 +70,11 @@ def cylinder(resolution: int = RESOLUTION, cylinder_cell: float = CYLINDER_CELL)
         refine={"hole0": cylinder_cell},
         defaults=CYLINDER_DEFAULTS,
     )
-    problem.params = {"resolution": resolution, "cylinder_cell": cylinder_cell}
+    equations = {"momentum_x", "momentum_y", "continuity"}
+    problem.terms = [
+        t if t.name in equations else dataclasses.replace(t, weight=float(boundary_weight)) for t in problem.terms
+    ]
+    problem.params = {"resolution": resolution, "cylinder_cell": cylinder_cell, "boundary_weight": boundary_weight}
     return problem
 
 

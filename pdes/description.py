@@ -59,7 +59,9 @@ class Setting:
 def setting(equation: str, domain: object, time: object) -> Setting:
     """The Setting of ``domain`` (a space Region of 1 to 3 dimensions) and ``time`` (None or ``(t0, T)``)."""
     if not isinstance(domain, Region):
-        raise TypeError(f"{equation}: domain must be a pdes.geometry Region such as Rectangle(...), got {described(domain)}")
+        raise TypeError(
+            f"{equation}: domain must be a pdes.geometry Region such as Rectangle(...), got {described(domain)}"
+        )
     if isinstance(domain, SpaceTime):
         raise ValueError(f"{equation}: give the space domain and time=(t0, T), not a SpaceTime")
     if not 1 <= domain.dim <= 3:

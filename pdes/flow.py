@@ -150,7 +150,9 @@ def check_viscosity(nu: object) -> None:
 
 def check_pressure(key: str, pressure: object) -> None:
     if not isinstance(pressure, numbers.Real) or isinstance(pressure, bool) or not math.isfinite(pressure):
-        raise ValueError(f"navier_stokes: conditions['{key}'] Outflow pressure must be a finite number, got {pressure!r}")
+        raise ValueError(
+            f"navier_stokes: conditions['{key}'] Outflow pressure must be a finite number, got {pressure!r}"
+        )
 
 
 def initial_velocity(where: Setting, initial: object) -> Given | None:

@@ -99,7 +99,9 @@ class Given:
                 raise ValueError(f"{self.name}: not finite at {_point(where)}{_component(k, self.components)}")
             if positive and bool((v <= 0).any()):
                 i = int(v.argmin())
-                raise ValueError(f"{self.name} must be positive, but is {float(v[i]):.6g} at {_point(points[i].tolist())}")
+                raise ValueError(
+                    f"{self.name} must be positive, but is {float(v[i]):.6g} at {_point(points[i].tolist())}"
+                )
 
     def fingerprint(self, points: Tensor) -> str:
         """SHA-256 of the datum's float64 values at ``points`` (what a cached reference computed from it depends on)."""
@@ -155,7 +157,9 @@ def _takes_time(name: str, function: Callable, space: int, time: bool) -> bool:
         return time
     if any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return time
-    required = [p for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [
+        p for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     space_names = ", ".join("xyz"[:space])
     if len(required) == space:
         return False

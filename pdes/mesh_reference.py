@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from pdes.geometry import Region
-from pdes.reference import CachedFEMReference
+from pdes.reference import CachedFEMReference, ReferenceFailed
 from pdes.reference_cache import cache_key, package_version, plain
 
 DEFAULT_RESOLUTION = 40
@@ -73,14 +73,17 @@ class MeshFEMReference(CachedFEMReference):
 
     @cached_property
     def mesh(self):
-        """The scikit-fem mesh, its boundaries named by the domain's parts."""
+        """The scikit-fem mesh, its boundaries named by the domain's parts; ReferenceFailed if gmsh cannot make it."""
         from pdes.fem.mesh import from_mesh_region
         from pdes.meshes import MeshRegion
 
         region = self.space
-        if not isinstance(region, MeshRegion):
-            region = MeshRegion.from_gmsh(region, size=self.size, refine=self.refine or None)
-        return from_mesh_region(region)
+        try:
+            if not isinstance(region, MeshRegion):
+                region = MeshRegion.from_gmsh(region, size=self.size, refine=self.refine or None)
+            return from_mesh_region(region)
+        except ValueError as error:
+            raise ReferenceFailed(f"the reference mesh of {self.problem} could not be made ({error})") from None
 
     @cached_property
     def key(self) -> str:
@@ -93,10 +96,21 @@ class MeshFEMReference(CachedFEMReference):
         return cache_key(identity, self.builder)
 
     def compute(self):
-        return self.solve(self.mesh)
+        """The FEM solution on ``mesh``; ReferenceFailed, in one line, where the solver fails (a Newton iteration
+        that does not converge, a mesh part without a condition …)."""
+        try:
+            return self.solve(self.mesh)
+        except (ValueError, RuntimeError, ArithmeticError) as error:
+            raise ReferenceFailed(
+                f"the finite element reference of {self.problem} failed ({type(error).__name__}: {error})"
+            ) from None
 
     def cache_attributes(self) -> dict[str, str]:
-        return {"fingerprint": self.fingerprint, "settings": json.dumps(self.settings), "mesh": json.dumps(self.mesh_info())}
+        return {
+            "fingerprint": self.fingerprint,
+            "settings": json.dumps(self.settings),
+            "mesh": json.dumps(self.mesh_info()),
+        }
 
     def mesh_info(self) -> dict[str, object]:
         """What report.json says about the mesh: cells, vertices, sizes asked and got, named parts, generator."""

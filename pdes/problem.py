@@ -228,6 +228,10 @@ class Problem:
     ``ZeroDirichlet`` do; the forward engine then uses its derivatives instead of
     differentiating it. ``source`` is where a user's problem came from (``pdes.user``: set by
     ``pdes.get("file.py:factory")``), None for a registered one.
+    ``coefficients`` are known numbers the residuals read by name (``f.nu``), ``unknowns`` what an
+    inverse problem infers (``pdes.unknowns``), ``quantities`` the bound quantities of interest
+    (``pdes.quantities.Bound``, made by the builders ``pdes.heat`` and ``pdes.navier_stokes``) that
+    report.json's ``quantities`` gives.
 
     Arguments of the wrong kind (names, a domain that is no Region, terms that are no list of
     Terms on regions of the domain's dimension, a reference of other coordinates or fields) are

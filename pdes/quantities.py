@@ -159,7 +159,9 @@ def bind_quantities(quantities: Mapping[str, Quantity] | None, where, physics: P
         if not isinstance(name, str) or not name:
             raise ValueError(f"a quantity's name must be non-empty text, got {name!r}")
         if not isinstance(quantity, Quantity):
-            raise TypeError(f"quantity '{name}' must be a Force, Flux, PointValue or PointDifference, got {described(quantity)}")
+            raise TypeError(
+                f"quantity '{name}' must be a Force, Flux, PointValue or PointDifference, got {described(quantity)}"
+            )
         check_scale(name, quantity.scale)
         bound[name] = quantity.bind(name, where, physics)
     return bound
@@ -176,7 +178,9 @@ def part_names(name: str, key: str, where) -> tuple[str, ...]:
     valid = where.space.boundary.names
     for part in parts or (key,):
         if part not in valid:
-            raise ValueError(f"quantity '{name}': unknown boundary part {part!r}; the domain's parts: {', '.join(valid)}")
+            raise ValueError(
+                f"quantity '{name}': unknown boundary part {part!r}; the domain's parts: {', '.join(valid)}"
+            )
     return parts
 
 

@@ -125,6 +125,11 @@ def described(value: object) -> str:
     return f"{'an' if kind[0] in 'aeiouAEIOU' else 'a'} {kind}"
 
 
+class ReferenceFailed(RuntimeError):
+    """The reference of a described problem could not be computed (the mesher or the FEM solver failed); the
+    message says why, in one line. The solver then trains without it and its report says so."""
+
+
 class NoReference(Reference):
     """No reference, and why: a problem the FEM cannot take still trains, and its report says so (``reason``)."""
 

@@ -94,7 +94,10 @@ def problem_from(source: str, params: dict[str, object]) -> Problem:
         inspect.signature(factory).bind(**params)
     except TypeError as error:
         raise ValueError(f"'{source}' does not take these parameters ({error})") from None
-    problem = factory(**params)
+    try:
+        problem = factory(**params)
+    except TypeError as error:  # a description of the wrong kind (a domain that is no Region …): one line
+        raise ValueError(f"'{source}': {error}") from None
     if not isinstance(problem, Problem):
         raise ValueError(f"'{source}' must return a pdes.Problem, got {type(problem).__name__}")
     problem.source = absolute(source)

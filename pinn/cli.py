@@ -396,7 +396,11 @@ def add_reference_options(reference: argparse.ArgumentParser) -> None:
     """``pinn reference PROBLEM [--param k=v] [--resolution N]``."""
     reference.add_argument("problem")
     reference.add_argument("--param", action="append", default=[], metavar="K=V", help="problem parameter")
-    reference.add_argument("--resolution", type=int, help="cells per side of the FEM mesh (of a described problem: cells across its diagonal)")
+    reference.add_argument(
+        "--resolution",
+        type=int,
+        help="cells per side of the FEM mesh (of a described problem: cells across its diagonal)",
+    )
     reference.set_defaults(run=cmd_reference)
 
 

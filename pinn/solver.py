@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from pdes.problem import Problem
+from pdes.reference import NoReference, ReferenceFailed
 from pinn import io
 from pinn.batch_statistics import train_eval_gap
 from pinn.callbacks import (
@@ -261,8 +262,8 @@ def start(
     run.plan.check_residuals(run.device, state.dtype)
     check_unknowns_read(problem, run.plan)
     points = evaluation_points(problem, config.eval_points)
+    values = reference_values(problem, points)
     reference = problem.reference
-    values = reference.evaluate(points) if reference is not None else None
     problem.check_reference_values(values, len(points))
     truth = true_field_values(problem, points)
     problem.check_reference_values(truth, len(points))
@@ -277,6 +278,20 @@ def start(
     callbacks += [evaluation, Checkpoint(metadata), ProgressBar(progress)]
     run.started = time.perf_counter()
     return run, state, callbacks
+
+
+def reference_values(problem: Problem, points: Tensor) -> dict[str, Tensor] | None:
+    """The reference at the evaluation points; where a described problem's reference fails
+    (``pdes.reference.ReferenceFailed``), a warning, and the problem's reference becomes a NoReference saying why,
+    so that it trains and its report tells."""
+    if problem.reference is None:
+        return None
+    try:
+        return problem.reference.evaluate(points)
+    except ReferenceFailed as error:
+        warnings.warn(f"{error}; training without a reference", stacklevel=3)
+        problem.reference = NoReference(str(error))
+        return None
 
 
 def check_unknowns_read(problem: Problem, plan: StepPlan) -> None:

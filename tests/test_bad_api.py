@@ -181,7 +181,11 @@ CASES = {
     "space-time of a tuple": (lambda out: SpaceTime(LINE, (0, 1)), TypeError, "TimeInterval(0, 1)"),
     "heat backward": (lambda out: solve(pdes.get("heat2d", alpha=-1), out), ValueError, "must be positive and finite"),
     "heat without diffusion": (lambda out: solve(pdes.get("heat1d", alpha=0), out), ValueError, "must be positive"),
-    "heat diffusivity nan": (lambda out: pdes.heat_problems.heat2d(alpha=math.nan), ValueError, "must be positive and finite"),
+    "heat diffusivity nan": (
+        lambda out: pdes.heat_problems.heat2d(alpha=math.nan),
+        ValueError,
+        "must be positive and finite",
+    ),
     "cavity re zero": (lambda out: solve(pdes.get("cavity", re=0), out), ValueError, "must be positive and finite"),
     "kovasznay re negative": (lambda out: pdes.get("kovasznay", re=-20), ValueError, "must be positive and finite"),
     "taylor_green nu zero": (lambda out: pdes.get("taylor_green", nu=0), ValueError, "must be positive and finite"),

@@ -190,8 +190,11 @@ def poiseuille(nu=0.1, p0=0.3):
         Rectangle([0.0, 0.0], [L, H]),
         nu=nu,
         conditions={"left": pdes.Velocity(velocity), "bottom|top": pdes.NoSlip(), "right": pdes.Outflow(pressure=p0)},
-        quantities={"drag": pdes.Force("bottom", "x"), "load": pdes.Force("bottom", "y"),
-                    "dp": pdes.PointDifference("p", (0.5, 0.25), (1.5, 0.25))},  # fmt: skip
+        quantities={
+            "drag": pdes.Force("bottom", "x"),
+            "load": pdes.Force("bottom", "y"),
+            "dp": pdes.PointDifference("p", (0.5, 0.25), (1.5, 0.25)),
+        },  # fmt: skip
         resolution=12,
     )
     return problem, solution
@@ -304,3 +307,31 @@ def test_bad_descriptions_are_refused_in_one_line(case):
     with pytest.raises((ValueError, TypeError), match=message) as error:
         build()
     assert "\n" not in str(error.value)
+
+
+# --------------------------------------------------------------------------- the reference's cache and failures
+
+
+def test_the_cache_key_follows_the_description_and_the_mesh():
+    first, _ = annulus_heat()
+    again, _ = annulus_heat()
+    other_data, _ = annulus_heat(source=lambda x, y: 1.0 + 0.0 * x)
+    finer, _ = annulus_heat(resolution=30)
+    assert first.reference.key == again.reference.key
+    assert first.params["fingerprint"] == again.params["fingerprint"] != other_data.params["fingerprint"]
+    assert len({first.reference.key, other_data.reference.key, finer.reference.key}) == 3
+    first.reference.solution()
+    again.reference.solution()
+    assert again.reference.source == "cache"
+
+
+def test_a_failing_fem_reference_leaves_a_run_that_trains_and_says_why():
+    """Newton from the Stokes start diverges at ν = 1e-5: the run trains, warns, and reports the reason."""
+    problem = pdes.navier_stokes(
+        Rectangle([0.0, 0.0], [1.0, 1.0]), nu=1e-5, resolution=8,
+        conditions={"top": pdes.Velocity((1.0, 0.0)), "left|right|bottom": pdes.NoSlip()},
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="Newton diverged"):
+        result = pinn.solve(problem, steps=2, lbfgs_steps=0, batch=32, eval_points=64, replicates=2, progress=False)
+    assert result.report["errors"] == {} and result.report["reference"]["kind"] == "none"
+    assert result.report["reference"]["reason"].startswith("the finite element reference of navier_stokes failed")

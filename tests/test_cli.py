@@ -36,7 +36,10 @@ def test_speed_options_reach_the_config(tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["solve", "heat3d"], "unknown problem 'heat3d'; valid problems: cavity, cavity_inverse, cylinder, heat1d, heat2d"),
+        (
+            ["solve", "heat3d"],
+            "unknown problem 'heat3d'; valid problems: cavity, cavity_inverse, cylinder, heat1d, heat2d",
+        ),
         (["solve", "heat1d", "--sampler", "nope"], "unknown sampler 'nope'; valid: "),
         (["solve", "heat1d", "--activation", "relu"], "unknown activation 'relu'; valid: tanh, sin, gelu"),
         (["solve", "heat1d", "--steps", "-5"], "steps must be zero or more, got -5"),
@@ -70,7 +73,9 @@ def test_unwritable_out_directory(tmp_path, capsys):
 def test_console_entry_point_has_no_traceback():
     done = subprocess.run([sys.executable, "-m", "pinn", "solve", "nope"], capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.startswith("pinn: error: unknown problem 'nope'; valid problems: cavity, cavity_inverse, cylinder, heat1d")
+    assert done.stderr.startswith(
+        "pinn: error: unknown problem 'nope'; valid problems: cavity, cavity_inverse, cylinder, heat1d"
+    )
     assert done.stderr.count("\n") == 1
 
 

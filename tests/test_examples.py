@@ -16,8 +16,8 @@ SHORT = dict(steps=3, lbfgs_steps=2, batch=32, width=8, depth=1, eval_points=64,
 
 def test_every_example_is_listed():
     assert [p.name for p in EXAMPLES] == [
-        "heat_1d.py", "heat_2d.py", "infer_viscosity.py", "kovasznay.py", "l_shape.py", "lid_driven_cavity.py",
-        "taylor_green.py",
+        "cylinder.py", "heat_1d.py", "heat_2d.py", "heat_plate.py", "infer_viscosity.py", "kovasznay.py", "l_shape.py",
+        "lid_driven_cavity.py", "taylor_green.py",
     ]  # fmt: skip
 
 
