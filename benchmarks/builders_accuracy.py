@@ -89,8 +89,10 @@ def case_table(case: str, runs: list[tuple[int, dict]]) -> list[str]:
     fields = list(first["errors"])
     quantities = list(first.get("quantities", {}))
     header = ["seed", "steps (Adam + L-BFGS)", "CPU s"] + [f"rel L2 {f}" for f in fields]
+    published = [q for q in quantities if first["quantities"][q].get("published") is not None]
     for q in quantities:
-        header += [f"{q} PINN", f"{q} FEM (PINN err)", f"{q} published (PINN err, FEM err)"]
+        header += [f"{q} PINN", f"{q} FEM (PINN err)"]
+        header += [f"{q} published (PINN err, FEM err)"] if q in published else []
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for seed, run in runs:
         report = run["report"]
@@ -101,9 +103,7 @@ def case_table(case: str, runs: list[tuple[int, dict]]) -> list[str]:
             e = report["quantities"][q]
             cells.append(number(e["value"]))
             cells.append(f"{number(e['reference'])} ({percent(e['rel_error'])})")
-            if e.get("published") is None:
-                cells.append("—")
-            else:
+            if q in published:
                 cells.append(
                     f"{number(e['published'])} ({percent(e['published_rel_error'])}, "
                     f"{percent(e.get('reference_published_rel_error'))})"
@@ -158,12 +158,14 @@ def main() -> None:
         rows = case_table(case, runs)
         met, value = verdict(case, runs)
         given = ", ".join(f"{k}={v}" for k, v in {**params, **settings}.items())
-        defaults = pdes.get(case).defaults
+        problem = pdes.get(case, **params)
         note = (
-            f"{case} with its defaults{f' but {given}' if given else ''} "
-            f"({', '.join(f'{k}={v}' for k, v in defaults.items())}); one torch thread, CPU s this process's "
+            f"{case} ({', '.join(f'{k}={v}' for k, v in problem.params.items())}) with its defaults"
+            f"{f' but {given}' if given else ''} "
+            f"({', '.join(f'{k}={v}' for k, v in problem.defaults.items())}); one torch thread, CPU s this process's "
             "during the solve. Quantities: the PINN's value, the FEM reference's with the PINN's relative error "
-            "against it, and the published value with the PINN's and the FEM's relative errors against it."
+            "against it, and where the problem states one the published value with the PINN's and the FEM's relative "
+            "errors against it."
         )
         line = f"- `{target_id}` ({says}): {value}: {status(met)}."
         body = f"{note}\n\n" + "\n".join(rows) + f"\n\n{line}"

@@ -1,86 +1,96 @@
-"""The Schäfer–Turek 2D-1 benchmark (steady flow around a cylinder, Re = 20) by Taylor–Hood FEM.
+"""The FEM reference of ``cylinder`` (Schäfer–Turek 2D-1, Re = 20) against the published drag, lift and Δp.
 
-Channel ``Rectangle([0, 0], [2.2, 0.41])`` minus ``Disk([0.2, 0.2], 0.05)`` (parts left, right, bottom,
-top, hole0), meshed by gmsh with cells of ``size`` away from the cylinder and ``refine={"hole0": h}``
-on it; inflow ``u = 4 Um y (0.41 − y)/0.41², v = 0`` on left (Um = 0.3), no-slip on bottom, top and
-hole0, outflow p0 = 0 on right, ν = 1e-3; ``pdes.fem.navier_stokes.solve_steady`` (3 Picard steps, then
-Newton). Drag and lift coefficients ``c = 2F/(Ū² D)`` (Ū = 0.2, D = 0.1) from the weak-form force
-``pdes.fem.quantities.force_on``; ``Δp = p(0.15, 0.2) − p(0.25, 0.2)``. Prints a markdown table (cells,
-unknowns, the three values and their errors relative to the published ones, wall time of mesh +
-solve + quantities) for each mesh; the default mesh of the registered problem is
-``navier_stokes.CYLINDER_SIZE`` / ``CYLINDER_REFINED_SIZE``.
+For each mesh ``RESOLUTION:CELL`` (cells across the channel's diagonal, cell size on the cylinder) it builds
+``pdes.get("cylinder", resolution=…, cylinder_cell=…)``, computes its Taylor–Hood reference on the gmsh
+mesh (nothing cached: ``$PINN_CACHE`` is a fresh temporary folder) and evaluates the problem's own
+quantities on it (``c_D``, ``c_L`` from the weak-form force ``pdes.fem.quantities.force_on``,
+``Δp = p(0.15, 0.2) − p(0.25, 0.2)``). Prints a markdown table (cells, unknowns, the three values and their
+errors relative to the published ones, Newton iterations, wall seconds of mesh + solve + quantities); the
+first row is the registered problem's default mesh. ``--record`` records it (benchmarks/recorder.py).
 
-    OMP_NUM_THREADS=1 python benchmarks/fem_cylinder.py
-    OMP_NUM_THREADS=1 python benchmarks/fem_cylinder.py --meshes 0.02:0.002 0.01:0.001
+    OMP_NUM_THREADS=1 python benchmarks/fem_cylinder.py [--meshes 112:0.002 224:0.001 …] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
 import time
 
-import numpy as np
+from recorder import record
 
-from pdes.fem import navier_stokes
-from pdes.fem.mesh import from_mesh_region
-from pdes.fem.quantities import force_on
-from pdes.geometry import Difference, Disk, Rectangle
-from pdes.meshes import MeshRegion
+import pdes
+from pdes import cylinder as registered
 
-HEIGHT, UM, NU = 0.41, 0.3, 1e-3
-MEAN_VELOCITY, DIAMETER = 0.2, 0.1
-PUBLISHED = {"c_D": 5.57953523384, "c_L": 0.010618948146, "Δp": 0.11752016697}
-"""Reference values of the benchmark (Schäfer & Turek 1996; digits of the later high-accuracy computations)."""
+MESHES = ("56:0.008", "75:0.004", "112:0.002", "224:0.001", "320:0.0007")
+"""``resolution:cylinder_cell`` pairs: cell sizes far away of about 0.04, 0.03, 0.02, 0.01, 0.007."""
 
-DEFAULT = f"{navier_stokes.CYLINDER_SIZE}:{navier_stokes.CYLINDER_REFINED_SIZE}"
-MESHES = ("0.04:0.008", "0.03:0.004", DEFAULT, "0.01:0.001", "0.007:0.0007")
+LIMITS = {"drag": 5e-3, "lift": 2e-2, "dp": 5e-3}
+"""The issue's targets for the default mesh: relative errors against the published values."""
+
+TIME_LIMIT_S = 300.0
 
 
-def inflow(x, y):
-    return 4.0 * UM * y * (HEIGHT - y) / HEIGHT**2, 0.0 * x
-
-
-def no_slip(x, y):
-    return 0.0 * x, 0.0 * x
-
-
-def cylinder(size: float, refined: float) -> dict[str, float]:
-    """The benchmark on one mesh: cells, unknowns, c_D, c_L, Δp, Newton iterations, wall seconds."""
+def run(resolution: int, cell: float) -> dict[str, float]:
+    """The reference on one mesh: cells, unknowns, the quantities, Newton iterations, wall seconds."""
     start = time.perf_counter()
-    domain = Difference(Rectangle([0.0, 0.0], [2.2, HEIGHT]), Disk([0.2, 0.2], 0.05))
-    mesh = from_mesh_region(MeshRegion.from_gmsh(domain, size=size, refine={"hole0": refined}))
-    walls = dict.fromkeys(("bottom", "top", "hole0"), no_slip)
-    solution = navier_stokes.solve_steady(mesh, NU, {"left": inflow, **walls}, {"right": 0.0})
-    fx, fy = force_on(solution, NU, "hole0")
-    p = solution.evaluate(np.array([[0.15, 0.2], [0.25, 0.2]]))["p"]
-    scale = 2.0 / (MEAN_VELOCITY**2 * DIAMETER)
-    return {
-        "cells": mesh.t.shape[1],
-        "unknowns": sum(solution.dofs().values()),
-        "c_D": scale * fx,
-        "c_L": scale * fy,
-        "Δp": float(p[0] - p[1]),
-        "iterations": solution.info["iterations"],
-        "wall_s": time.perf_counter() - start,
-    }
+    problem = pdes.get("cylinder", resolution=resolution, cylinder_cell=cell)
+    solution = problem.reference.solution()
+    row = {name: bound.scale * bound.fem(solution) for name, bound in problem.quantities.items()}
+    row["wall_s"] = time.perf_counter() - start
+    row["cells"] = problem.reference.mesh_info()["cells"]
+    row["unknowns"] = sum(solution.dofs().values())
+    row["iterations"] = solution.info["iterations"]
+    return row
+
+
+def table(meshes: list[str]) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The markdown table and, for the default mesh, the target rows."""
+    lines = [
+        "| resolution | cell on cylinder | cells | unknowns | c_D | rel err | c_L | rel err | Δp | rel err | "
+        "iterations | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    targets = {}
+    for pair in meshes:
+        resolution, cell = int(pair.split(":")[0]), float(pair.split(":")[1])
+        row = run(resolution, cell)
+        errors = {k: (row[k] - v) / v for k, v in registered.PUBLISHED.items()}
+        default = resolution == registered.RESOLUTION and cell == registered.CYLINDER_CELL
+        lines.append(
+            f"| {resolution}{' (default)' if default else ''} | {cell:g} | {row['cells']} | {row['unknowns']} | "
+            f"{row['drag']:.6f} | {errors['drag']:+.2e} | {row['lift']:.6f} | {errors['lift']:+.2e} | "
+            f"{row['dp']:.6f} | {errors['dp']:+.2e} | {row['iterations']} | {row['wall_s']:.1f} |"
+        )
+        print(lines[-1], flush=True)
+        if default:
+            met = all(abs(errors[k]) <= LIMITS[k] for k in LIMITS) and row["wall_s"] <= TIME_LIMIT_S
+            value = (
+                f"c_D {errors['drag']:+.1e}, c_L {errors['lift']:+.1e}, Δp {errors['dp']:+.1e} in "
+                f"{row['wall_s']:.1f} s (wall)"
+            )
+            targets["fem_cylinder"] = (value, "met" if met else "not met")
+    return "\n".join(lines), targets
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--meshes", nargs="+", default=list(MESHES), help="SIZE:REFINED pairs (cell sizes)")
+    parser.add_argument("--meshes", nargs="+", default=list(MESHES), help="RESOLUTION:CELL pairs")
+    parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args = parser.parse_args()
-    print("| size | on cylinder | cells | unknowns | c_D | err | c_L | err | Δp | err | Newton+Picard | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for pair in args.meshes:
-        size, refined = (float(s) for s in pair.split(":"))
-        row = cylinder(size, refined)
-        errors = {k: (row[k] - v) / v for k, v in PUBLISHED.items()}
-        mark = " (default)" if pair == DEFAULT else ""
-        print(
-            f"| {size:g}{mark} | {refined:g} | {row['cells']} | {row['unknowns']} | {row['c_D']:.6f} | "
-            f"{errors['c_D']:+.2e} | {row['c_L']:.6f} | {errors['c_L']:+.2e} | {row['Δp']:.6f} | "
-            f"{errors['Δp']:+.2e} | {row['iterations']} | {row['wall_s']:.1f} |"
+    os.environ["PINN_CACHE"] = tempfile.mkdtemp(prefix="fem_cylinder_")
+    body, targets = table(args.meshes)
+    print(body)
+    if args.record:
+        command = "OMP_NUM_THREADS=1 python benchmarks/fem_cylinder.py " + " ".join(sys.argv[1:])
+        reading = (
+            "Relative errors against the published values of Schäfer & Turek's 2D-1 benchmark; the default mesh is "
+            "the reference of `pinn solve cylinder`. Wall seconds include gmsh, the Newton solve and the quantities."
         )
+        record("fem_cylinder", "fem_cylinder", command, f"{reading}\n\n{body}", targets,
+               title="FEM reference of the cylinder benchmark (benchmarks/fem_cylinder.py)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def resolve(boundary: Boundary, conditions: object, kinds: tuple[type, ...], equ
         if not isinstance(condition, kinds):
             valid = ", ".join(k.__name__ for k in kinds)
             raise ValueError(f"{equation}: conditions['{key}'] must be one of {valid}, got {described(condition)}")
-        parts = tuple(key.split("|"))
+        parts = tuple(part.strip() for part in key.split("|"))
         for part in parts:
             if part not in boundary.names:
                 raise ValueError(

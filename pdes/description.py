@@ -89,11 +89,28 @@ def probe_points(region: Region, n: int = PROBE_POINTS) -> Tensor:
     return x[w > 0]
 
 
-def checked(datum: Given, region: Region, positive: bool = False) -> str:
-    """Check ``datum`` on ``region``'s probe points (``Given.check``) and return its fingerprint there."""
+def checked(datum: Given, region: Region, sign: str | None = None) -> str:
+    """Check ``datum`` on ``region``'s probe points (``Given.check``; ``sign`` "positive" or "non-negative") and
+    return its fingerprint there."""
     points = probe_points(region)
-    datum.check(points, positive)
+    datum.check(points, sign)
     return datum.fingerprint(points)
+
+
+def initial_datum(where: Setting, initial: object, components: int = 1) -> Given | None:
+    """The initial data of a description with time (required there, refused in a steady one); they may not
+    depend on t."""
+    example = "u0" if components == 1 else "(u0, v0)"
+    if where.time is None:
+        if initial is not None:
+            raise ValueError(f"{where.equation}: a steady problem (time=None) takes no initial data; give time=(t0, T)")
+        return None
+    if initial is None:
+        raise ValueError(
+            f"{where.equation}: a problem with time needs initial={example}, numbers or a function of the space "
+            "coordinates"
+        )
+    return where.given("initial", initial, components=components, time=False)
 
 
 def fingerprint(description: dict) -> str:

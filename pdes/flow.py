@@ -23,7 +23,8 @@ from collections.abc import Mapping
 import torch
 
 from pdes import conditions as bc
-from pdes.description import Setting, checked, fem_unsupported, fingerprint, probe_points, setting
+from pdes.description import Setting, checked, fem_unsupported, fingerprint, initial_datum, probe_points, setting
+from pdes.distance_transform import DistanceDirichlet
 from pdes.flow_problems import (
     line_gauge,
     no_slip,
@@ -46,6 +47,12 @@ FIELDS = ("u", "v", "p")
 TIME_STEPS = 200
 """BDF2 steps of the FEM reference over (t0, T] unless ``time_steps`` is given."""
 
+CONSTRAINTS = ("soft", "exact")
+"""How prescribed velocity is imposed: by loss Terms, or by an output transform."""
+
+INTERIOR_POINTS = 4096
+"""Points of the domain on which an exact constraint's carriers are oriented, normalized and checked."""
+
 FLUX_POINTS = 2**14
 """Scrambled Sobol' points per boundary part for the net flux of a closed flow."""
 
@@ -66,12 +73,18 @@ def navier_stokes(
     refine: Mapping[str, float] | None = None,
     time_steps: int = TIME_STEPS,
     defaults: Mapping[str, object] | None = None,
+    constraints: str = "soft",
 ) -> Problem:
     """The flow of the description (module docstring) as a Problem with its FEM reference.
 
     ``initial`` and ``force`` are ``(u, v)`` pairs or functions returning one; ``quantities``,
-    ``resolution``, ``refine``, ``time_steps`` and ``defaults`` as for ``pdes.heat``.
+    ``resolution``, ``refine``, ``time_steps`` and ``defaults`` as for ``pdes.heat``. ``constraints``:
+    "soft" puts the prescribed velocity (and the initial velocity) into the loss as Terms; "exact" imposes
+    them by the output transform ``pdes.distance_transform.DistanceDirichlet`` (parts made of lines and
+    circles whose carriers do not cut the domain), and those Terms are left out.
     """
+    if constraints not in CONSTRAINTS:
+        raise ValueError(f"navier_stokes: unknown constraints {constraints!r}; valid: {', '.join(CONSTRAINTS)}")
     where = setting("navier_stokes", domain, time)
     if where.dim != 2:
         raise ValueError(f"navier_stokes: flows are 2D (fields u, v, p); the domain is {where.dim}D")
@@ -89,7 +102,7 @@ def navier_stokes(
     outflows = [p for p in placed if isinstance(p.condition, bc.Outflow)]
     if not outflows:
         check_net_flux(placed, velocities)
-    u0 = initial_velocity(where, initial)
+    u0 = initial_datum(where, initial, components=2)
     if u0 is not None:
         prints["initial"] = checked(u0, where.domain.initial)
 
@@ -98,14 +111,15 @@ def navier_stokes(
 
     equations = steady_equations if where.time is None else unsteady_equations
     terms = equations(where.domain, viscosity, None if fem_force(g) is None else body_force)
+    soft = constraints == "soft"
     for p in placed:
-        if isinstance(p.condition, bc.Velocity):
+        if isinstance(p.condition, bc.Velocity) and soft:
             terms += prescribed_velocity(p.key, p.region, velocities[p.key])
-        elif isinstance(p.condition, bc.NoSlip):
+        elif isinstance(p.condition, bc.NoSlip) and soft:
             terms += no_slip(p.key, p.region)
-        else:
+        elif isinstance(p.condition, bc.Outflow):
             terms += traction(p.key, p.region, viscosity, pressure=float(p.condition.pressure))
-    if u0 is not None:
+    if u0 is not None and soft:
         terms += prescribed_velocity("initial", where.domain.initial, u0)
     if not outflows:
         terms.append(gauge_term(where))
@@ -116,6 +130,7 @@ def navier_stokes(
         "force": g.describe(),
         "conditions": {p.key: type(p.condition).__name__.lower() for p in placed},
         "outflow_pressure": {p.key: float(p.condition.pressure) for p in outflows},
+        "constraints": constraints,
     }
     identity = fingerprint({**description, "data": prints})
     up_to_constant = () if outflows else ("p",)
@@ -139,8 +154,21 @@ def navier_stokes(
         params={**description, "fingerprint": identity},
         defaults=dict(defaults or {}),
         coefficients={"nu": float(nu)},
+        transform=None if soft else exact_velocity(where, placed, velocities, u0),
         quantities=bind_quantities(quantities, where, FlowPhysics(where, float(nu), fem_force(g))),
     )
+
+
+def exact_velocity(where: Setting, placed: list[bc.Placed], velocities: dict[str, Given], u0: Given | None):
+    """The output transform imposing every prescribed velocity (and the initial one) exactly on (u, v)."""
+    parts = []
+    for p in placed:
+        if isinstance(p.condition, bc.Outflow):
+            continue
+        data = velocities[p.key] if isinstance(p.condition, bc.Velocity) else at_rest
+        parts += [(where.space.boundary[part], data) for part in p.parts]
+    interior = probe_points(where.space, INTERIOR_POINTS)
+    return DistanceDirichlet(parts, (0, 1), interior, where.time, u0)
 
 
 def check_viscosity(nu: object) -> None:
@@ -153,17 +181,6 @@ def check_pressure(key: str, pressure: object) -> None:
         raise ValueError(
             f"navier_stokes: conditions['{key}'] Outflow pressure must be a finite number, got {pressure!r}"
         )
-
-
-def initial_velocity(where: Setting, initial: object) -> Given | None:
-    """``(u0, v0)`` of a flow with time (required there, refused in a steady one)."""
-    if where.time is None:
-        if initial is not None:
-            raise ValueError("navier_stokes: a steady flow (time=None) takes no initial velocity")
-        return None
-    if initial is None:
-        raise ValueError("navier_stokes: a flow with time needs initial=(u0, v0), numbers or a function of x, y")
-    return where.given("initial velocity", initial, components=2, time=False)
 
 
 def check_net_flux(placed: list[bc.Placed], velocities: dict[str, Given]) -> None:

@@ -82,9 +82,9 @@ class Given:
 
         return torch.func.grad(total, argnums=tuple(range(self.space)))(*(c.detach() for c in space))
 
-    def check(self, points: Tensor, positive: bool = False) -> None:
-        """Refuse, in one line, a function that fails, or is not finite (or, with ``positive``, not positive), at
-        ``points`` ``(N, d)`` of the region it is given on."""
+    def check(self, points: Tensor, sign: str | None = None) -> None:
+        """Refuse, in one line, a function that fails, or is not finite (or not of ``sign``: "positive",
+        "non-negative"), at ``points`` ``(N, d)`` of the region it is given on."""
         try:
             values = self(*points.unbind(dim=1))
         except Exception as error:  # a user's function: any failure is reported in one line
@@ -97,10 +97,11 @@ class Given:
             if bad.any():
                 where = points[bad.nonzero()[0, 0]].tolist()
                 raise ValueError(f"{self.name}: not finite at {_point(where)}{_component(k, self.components)}")
-            if positive and bool((v <= 0).any()):
+            wrong = (v <= 0) if sign == "positive" else (v < 0) if sign == "non-negative" else None
+            if wrong is not None and bool(wrong.any()):
                 i = int(v.argmin())
                 raise ValueError(
-                    f"{self.name} must be positive, but is {float(v[i]):.6g} at {_point(points[i].tolist())}"
+                    f"{self.name} must be {sign}, but is {float(v[i]):.6g} at {_point(points[i].tolist())}"
                 )
 
     def fingerprint(self, points: Tensor) -> str:

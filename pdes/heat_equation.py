@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import torch
 
 from pdes import conditions as bc
-from pdes.description import Setting, checked, fem_unsupported, fingerprint, setting
+from pdes.description import Setting, checked, fem_unsupported, fingerprint, initial_datum, setting
 from pdes.given import Given
 from pdes.mesh_reference import DEFAULT_RESOLUTION, MeshFEMReference
 from pdes.problem import Fields, Problem, Term
@@ -58,14 +58,12 @@ def heat(
     k = where.given("conductivity", conductivity, time=False)
     f = where.given("source", source)
     placed = bc.resolve(where.boundary, conditions, bc.HEAT, "heat")
-    prints = {"conductivity": checked(k, where.domain, positive=True), "source": checked(f, where.domain)}
+    prints = {"conductivity": checked(k, where.domain, "positive"), "source": checked(f, where.domain)}
     data = {p.key: condition_data(where, p) for p in placed}
     for p in placed:
         for role, datum in data[p.key].items():
-            prints[f"{p.key}:{role}"] = checked(datum, p.region, positive=False)
-            if role == "coefficient":
-                check_transfer(datum, p.region)
-    u0 = initial_data(where, initial)
+            prints[f"{p.key}:{role}"] = checked(datum, p.region, "non-negative" if role == "coefficient" else None)
+    u0 = initial_datum(where, initial)
     if u0 is not None:
         prints["initial"] = checked(u0, where.domain.initial)
     terms = [Term("pde", where.domain, pde_residual(where, k, f))]
@@ -116,28 +114,6 @@ def condition_data(where: Setting, placed: bc.Placed) -> dict[str, Given]:
         "coefficient": where.given(f"conditions['{key}'] Robin coefficient", c.coefficient, time=False),
         "value": where.given(f"conditions['{key}'] Robin value", c.value),
     }
-
-
-def check_transfer(coefficient: Given, region) -> None:
-    """Refuse a Robin coefficient that is negative somewhere on its part (it would feed heat without bound)."""
-    from pdes.description import probe_points
-
-    points = probe_points(region)
-    values = coefficient(*points.unbind(dim=1))
-    if bool((values < 0).any()):
-        i = int(values.argmin())
-        raise ValueError(f"{coefficient.name} must be ≥ 0, but is {float(values[i]):.6g} at {points[i].tolist()}")
-
-
-def initial_data(where: Setting, initial: object) -> Given | None:
-    """``u0`` of a problem with time (required there, refused in a steady one)."""
-    if where.time is None:
-        if initial is not None:
-            raise ValueError("heat: a steady problem (time=None) takes no initial data; give time=(t0, T) or drop it")
-        return None
-    if initial is None:
-        raise ValueError("heat: a problem with time needs initial data, initial=u0 (a number or a function of x, …)")
-    return where.given("initial", initial, time=False)
 
 
 def space_of(fields: Fields, where: Setting) -> tuple[Tensor, ...]:

@@ -174,7 +174,7 @@ def check_scale(name: str, scale: object) -> None:
 
 def part_names(name: str, key: str, where) -> tuple[str, ...]:
     """The boundary parts ``key`` names (``"a|b"`` for several), each checked."""
-    parts = tuple(key.split("|")) if isinstance(key, str) else ()
+    parts = tuple(part.strip() for part in key.split("|")) if isinstance(key, str) else ()
     valid = where.space.boundary.names
     for part in parts or (key,):
         if part not in valid:

@@ -127,3 +127,51 @@ def test_bad_settings_are_named():
         heat.solve(square, kappa, quadratic, 1.0, 0, dirichlet=everywhere)
     with pytest.raises(ValueError, match="even number of cells"):
         mesh.lshape(3)
+
+
+def test_steady_p2_reproduces_a_quadratic_with_every_kind_of_condition():
+    """u = x(1 − x) + y²/2 lies in P2, and the degree-6 rules integrate every datum exactly (κ = 1 + xy/2,
+    β(x, y) = 1 + x on top): the steady solution is u to rounding, with Dirichlet on left and right,
+    Neumann on bottom (n = −e_y) and Robin on top (n = e_y)."""
+
+    def flux_y(x, y):  # κ ∂u/∂y
+        return kappa(x, y) * y
+
+    def source(x, y):  # −∇·(κ∇u)
+        return kappa(x, y) - 0.5 * y * (1.0 - 2.0 * x) - 0.5 * x * y
+
+    def beta(x, y):
+        return 1.0 + x
+
+    solution = heat.solve_steady(
+        mesh.rectangle((0.0, 0.0), (1.0, 1.0), 3, 3),
+        kappa,
+        source,
+        dirichlet=dict.fromkeys(("left", "right"), quadratic),
+        neumann={"bottom": lambda x, y: -flux_y(x, y)},
+        robin={"top": (beta, lambda x, y: flux_y(x, y) + beta(x, y) * quadratic(x, y))},
+    )
+    assert solution.steady and solution.l2_error("u", quadratic) < 1e-13
+    info = dict(solution.info)
+    assert 0.0 <= info.pop("wall_time_s") < 60.0
+    assert info == {
+        "element": "P2",
+        "conditions": {"left": "dirichlet", "right": "dirichlet", "bottom": "neumann", "top": "robin"},
+    }
+
+
+def test_steady_robin_everywhere_needs_no_dirichlet_part():
+    """Robin with β = 3 on every side, data ``κ∂u/∂n + 3u`` of the quadratic: u again to rounding."""
+    normal_flux = {  # κ ∂u/∂n on each side of the unit square
+        "left": lambda x, y: -kappa(x, y) * (1.0 - 2.0 * x),
+        "right": lambda x, y: kappa(x, y) * (1.0 - 2.0 * x),
+        "bottom": lambda x, y: -kappa(x, y) * y,
+        "top": lambda x, y: kappa(x, y) * y,
+    }
+    solution = heat.solve_steady(
+        mesh.rectangle((0.0, 0.0), (1.0, 1.0), 2, 2),
+        kappa,
+        lambda x, y: kappa(x, y) - 0.5 * y * (1.0 - 2.0 * x) - 0.5 * x * y,
+        robin={name: (3.0, lambda x, y, g=g: g(x, y) + 3.0 * quadratic(x, y)) for name, g in normal_flux.items()},
+    )
+    assert solution.l2_error("u", quadratic) < 1e-13

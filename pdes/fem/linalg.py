@@ -16,8 +16,10 @@ from scipy.sparse.linalg import splu
 LEAF_SIZE = 64
 """Subdomains with at most this many unknowns are not bisected further."""
 
-PIVOT_THRESHOLD = 0.1
-"""SuperLU keeps a diagonal pivot at least this fraction of the column's largest entry."""
+PIVOT_THRESHOLD = 0.01
+"""SuperLU keeps a diagonal pivot at least this fraction of the column's largest entry. At 0.1 it pivots off the
+diagonal on Taylor–Hood systems of gmsh meshes and loses the ordering (50k unknowns: 6–7 s and fill 51 per
+factorization, against 1.1 s and fill 14 at 0.01, residual 1e-14 either way)."""
 
 
 def nested_dissection(matrix: sp.spmatrix, coordinates: np.ndarray) -> np.ndarray:

@@ -48,12 +48,6 @@ INITIAL_PRESSURE = "extrapolated linearly from the first two steps"
 QUADRATURE_ORDER = 6
 """Degree of the quadrature rules for body forces and outflow terms."""
 
-CYLINDER_SIZE = 0.02
-"""Schäfer–Turek 2D-1 (``benchmarks/fem_cylinder.py``): the default cell size away from the cylinder."""
-
-CYLINDER_REFINED_SIZE = 0.002
-"""Schäfer–Turek 2D-1: the default cell size on the cylinder (``refine={"hole0": this}``)."""
-
 Velocity = Callable[..., tuple[object, object]]
 Force = Callable[..., tuple[object, object]]
 Load = Callable[[float], np.ndarray]

@@ -7,7 +7,9 @@
   unit vector ``e_k`` at the velocity dofs of the part and zero at all others. Integrating by parts,
   ``R(φ_k) = ∫_part (ν ∂u/∂n − p n)_k ds``; on a no-slip wall (and for any divergence-free flow
   around a closed body) ``∫ ν∇uᵀ n`` vanishes, so this is ``−F_k``. The weak form converges at the
-  rate of the energy error squared, faster than the facet integral of the stress.
+  rate of the energy error squared, faster than the facet integral of the stress. It is meant for a
+  part that is a whole closed body (a hole): where the part meets another part, ``φ_k`` also lives
+  on that part's adjacent facets, which adds their traction (an O(h) share).
 - ``heat_flux``: ``∫_part κ ∇u_h·n ds``, n the outward normal of the domain (a facet integral).
 
 Point values are ``FEMSolution.evaluate``.
