@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -135,3 +136,38 @@ def fem_unsupported(space: Region) -> str | None:
     except ValueError as error:
         return f"gmsh cannot mesh the domain for the finite element reference ({error})"
     return None
+
+
+def check_mesh_settings(where: Setting, resolution: object, refine: object, time_steps: object) -> None:
+    """Refuse, in one line, reference mesh settings that cannot be used: a resolution that is no integer ≥ 2,
+    ``refine`` that is not ``{part: positive size}`` of the domain's parts (or given for a mesh domain, which is
+    used as it is), time steps that are no positive integer."""
+    from pdes.mesh_reference import check_resolution
+    from pdes.meshes import MeshRegion
+
+    check_resolution(resolution)
+    if refine is not None:
+        if isinstance(where.space, MeshRegion):
+            raise ValueError(f"{where.equation}: refine applies to a domain gmsh meshes; a MeshRegion is used as it is")
+        if not isinstance(refine, Mapping):
+            raise ValueError(f"{where.equation}: refine must be a dict {{part: cell size}}, got {described(refine)}")
+        for part, size in refine.items():
+            if part not in where.space.boundary.names:
+                valid = ", ".join(where.space.boundary.names)
+                raise ValueError(f"{where.equation}: refine names the part {part!r}; the domain's parts: {valid}")
+            if not _finite(size) or size <= 0:
+                raise ValueError(f"{where.equation}: refine['{part}'] must be a positive cell size, got {size!r}")
+    if isinstance(time_steps, bool) or not isinstance(time_steps, numbers.Integral) or time_steps < 1:
+        raise ValueError(f"{where.equation}: time_steps must be a positive integer, got {time_steps!r}")
+
+
+def check_term_names(equation: str, keys: list[str], taken: tuple[str, ...], suffixes: tuple[str, ...]) -> None:
+    """Refuse condition keys whose terms (``key`` + each of ``suffixes``) would take the name of one of the
+    equation's own terms (``taken``)."""
+    for key in keys:
+        clash = next((key + s for s in suffixes if key + s in taken), None)
+        if clash is not None:
+            raise ValueError(
+                f"{equation}: the condition on '{key}' would make the term '{clash}', which is a term of the equation "
+                "itself; rename that boundary part"
+            )

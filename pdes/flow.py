@@ -23,7 +23,17 @@ from collections.abc import Mapping
 import torch
 
 from pdes import conditions as bc
-from pdes.description import Setting, checked, fem_unsupported, fingerprint, initial_datum, probe_points, setting
+from pdes.description import (
+    Setting,
+    check_mesh_settings,
+    check_term_names,
+    checked,
+    fem_unsupported,
+    fingerprint,
+    initial_datum,
+    probe_points,
+    setting,
+)
 from pdes.distance_transform import DistanceDirichlet
 from pdes.flow_problems import (
     line_gauge,
@@ -91,6 +101,9 @@ def navier_stokes(
     check_viscosity(nu)
     g = where.given("force", force, components=2)
     placed = bc.resolve(where.boundary, conditions, bc.FLOW, "navier_stokes")
+    check_mesh_settings(where, resolution, refine, time_steps)
+    own = ("momentum_x", "momentum_y", "continuity", "gauge", "initial_u", "initial_v")
+    check_term_names("navier_stokes", [p.key for p in placed], own, ("_u", "_v", "_x", "_y"))
     prints = {"force": checked(g, where.domain)}
     velocities = {}
     for p in placed:
@@ -140,7 +153,7 @@ def navier_stokes(
         solve = fem_solver(where, float(nu), g, u0, placed, velocities, time_steps)
         reference = MeshFEMReference(
             name, where.space, where.coordinates, FIELDS, solve, __name__, identity, settings, resolution, refine,
-            up_to_constant,
+            up_to_constant, description,
         )  # fmt: skip
     else:
         reference = NoReference(reason)
@@ -151,11 +164,10 @@ def navier_stokes(
         domain=where.domain,
         terms=terms,
         reference=reference,
-        params={**description, "fingerprint": identity},
         defaults=dict(defaults or {}),
         coefficients={"nu": float(nu)},
         transform=None if soft else exact_velocity(where, placed, velocities, u0),
-        quantities=bind_quantities(quantities, where, FlowPhysics(where, float(nu), fem_force(g))),
+        quantities=bind_quantities(quantities, where, FlowPhysics(where, float(nu), fem_force(g), up_to_constant)),
     )
 
 
@@ -223,8 +235,9 @@ class FlowPhysics(Physics):
     equation = "flows"
     fields = FIELDS
 
-    def __init__(self, where: Setting, nu: float, body_force=None):
+    def __init__(self, where: Setting, nu: float, body_force=None, up_to_constant: tuple[str, ...] = ()):
         self.where, self.nu, self.body_force = where, nu, body_force
+        self.up_to_constant = up_to_constant
 
     def force_integrand(self, name: str, component: str):
         """``p n_k − ν((∇u + ∇uᵀ) n)_k``."""

@@ -21,7 +21,16 @@ from collections.abc import Mapping
 import torch
 
 from pdes import conditions as bc
-from pdes.description import Setting, checked, fem_unsupported, fingerprint, initial_datum, setting
+from pdes.description import (
+    Setting,
+    check_mesh_settings,
+    check_term_names,
+    checked,
+    fem_unsupported,
+    fingerprint,
+    initial_datum,
+    setting,
+)
 from pdes.given import Given
 from pdes.mesh_reference import DEFAULT_RESOLUTION, MeshFEMReference
 from pdes.problem import Fields, Problem, Term
@@ -58,11 +67,18 @@ def heat(
     k = where.given("conductivity", conductivity, time=False)
     f = where.given("source", source)
     placed = bc.resolve(where.boundary, conditions, bc.HEAT, "heat")
+    check_mesh_settings(where, resolution, refine, time_steps)
+    check_term_names("heat", [p.key for p in placed], ("pde", "initial"), ("",))
     prints = {"conductivity": checked(k, where.domain, "positive"), "source": checked(f, where.domain)}
     data = {p.key: condition_data(where, p) for p in placed}
     for p in placed:
         for role, datum in data[p.key].items():
             prints[f"{p.key}:{role}"] = checked(datum, p.region, "non-negative" if role == "coefficient" else None)
+    if where.time is None and all(isinstance(p.condition, bc.Neumann) for p in placed):
+        raise ValueError(
+            "heat: a steady problem with only Neumann conditions has a solution only up to a constant (and only if "
+            "its sources balance its fluxes); give one part a Dirichlet or Robin condition"
+        )
     u0 = initial_datum(where, initial)
     if u0 is not None:
         prints["initial"] = checked(u0, where.domain.initial)
@@ -84,7 +100,17 @@ def heat(
     if reason is None:
         solve = fem_solver(where, k, f, u0, placed, data, time_steps)
         reference = MeshFEMReference(
-            name, where.space, where.coordinates, ("u",), solve, __name__, identity, settings, resolution, refine
+            name,
+            where.space,
+            where.coordinates,
+            ("u",),
+            solve,
+            __name__,
+            identity,
+            settings,
+            resolution,
+            refine,
+            description=description,
         )
     else:
         reference = NoReference(reason)
@@ -95,7 +121,6 @@ def heat(
         domain=where.domain,
         terms=terms,
         reference=reference,
-        params={**description, "fingerprint": identity},
         defaults=dict(defaults or {}),
         coefficients={"kappa": k.constant[0]} if k.is_constant else {},
         quantities=bind_quantities(quantities, where, HeatPhysics(where, k)),

@@ -31,8 +31,9 @@ class MeshFEMReference(CachedFEMReference):
     """The FEM reference of a description (module docstring).
 
     ``solve(mesh) -> FEMSolution`` with ``fields``; ``builder`` is the module that wrote it (its source
-    is part of the key); ``fingerprint`` identifies the description; ``settings`` (JSON: element, time
-    steps …) are recorded in the report.
+    is part of the key); ``fingerprint`` identifies the description (its data evaluated at fixed points);
+    ``settings`` (JSON: element, time steps …) and ``description`` (JSON: the equation, its coefficients,
+    the kind of each condition) are recorded in the report.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class MeshFEMReference(CachedFEMReference):
         resolution: int = DEFAULT_RESOLUTION,
         refine: Mapping[str, float] | None = None,
         up_to_constant: Sequence[str] = (),
+        description: Mapping[str, object] | None = None,
     ):
         check_resolution(resolution)
         self.problem, self.space = problem, space
@@ -57,12 +59,13 @@ class MeshFEMReference(CachedFEMReference):
         self.resolution = int(resolution)
         self.refine = dict(refine or {})
         self.up_to_constant = tuple(up_to_constant)
+        self.description = plain(dict(description or {}))
 
     def with_resolution(self, resolution: int) -> MeshFEMReference:
         """The same reference on a mesh of another resolution."""
         return MeshFEMReference(
             self.problem, self.space, self.coordinates, self.fields, self.solve, self.builder, self.fingerprint,
-            self.settings, resolution, self.refine, self.up_to_constant,
+            self.settings, resolution, self.refine, self.up_to_constant, self.description,
         )  # fmt: skip
 
     @property
@@ -138,7 +141,9 @@ class MeshFEMReference(CachedFEMReference):
         return {
             **super().metadata(),
             "builder": self.builder,
-            "resolution": self.resolution,
+            "description": self.description,
+            "fingerprint": self.fingerprint,
+            "resolution": None if self._given_mesh else self.resolution,
             "settings": self.settings,
             "mesh": self.mesh_info(),
         }

@@ -108,6 +108,8 @@ class Fields:
                 f"laplacian over '{over}': give distinct coordinates among {', '.join(self._coordinates)}, e.g. 'xy'"
             )
         indices = sorted(self._coordinates.index(c) for c in over)
+        if len(indices) == 1:  # one coordinate: the second derivative itself, u_xx
+            return getattr(self, f"{field}_{over * 2}")
         value = self._engine.derivative(self._fields.index(field), tuple((i, i) for i in indices))
         self.reads.add("+".join(f"{field}_{self._coordinates[i] * 2}" for i in indices))
         return value

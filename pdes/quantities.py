@@ -62,7 +62,13 @@ class Force(Quantity):
         parts = part_names(name, self.part, where)
         integrand = physics.force_integrand(name, self.component)
         fem = physics.fem_force(parts, self.component, at_time(name, self.time, where))
-        return surface(name, self, where, parts, integrand, fem)
+        bound = surface(name, self, where, parts, integrand, fem)
+        if "p" in physics.up_to_constant and not closed(bound.region):
+            raise ValueError(
+                f"quantity '{name}': the force on '{self.part}', which does not close around a body, depends on the "
+                "pressure's constant, which this flow leaves free (no Outflow part)"
+            )
+        return bound
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class PointValue(Quantity):
     published: float | None = None
 
     def bind(self, name: str, where, physics: Physics) -> Bound:
-        return points_bound(name, self, where, physics.fields, self.field, [self.point], [1.0])
+        return points_bound(name, self, where, physics, self.field, [self.point], [1.0])
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class PointDifference(Quantity):
     published: float | None = None
 
     def bind(self, name: str, where, physics: Physics) -> Bound:
-        return points_bound(name, self, where, physics.fields, self.field, [self.a, self.b], [1.0, -1.0])
+        return points_bound(name, self, where, physics, self.field, [self.a, self.b], [1.0, -1.0])
 
 
 class Physics:
@@ -115,6 +121,8 @@ class Physics:
 
     equation = "this problem"
     fields: tuple[str, ...] = ()
+    up_to_constant: tuple[str, ...] = ()
+    """Fields the problem fixes only up to a constant (a closed flow's pressure)."""
 
     def force_integrand(self, name: str, component: str) -> Callable:
         raise ValueError(f"quantity '{name}': Force is a quantity of flows, not of {self.equation}")
@@ -208,14 +216,22 @@ def surface(name: str, quantity: Quantity, where, parts: tuple[str, ...], integr
 
 
 def points_bound(
-    name: str, quantity: Quantity, where, fields: tuple[str, ...], field: str, points: list, signs: list[float]
+    name: str, quantity: Quantity, where, physics: Physics, field: str, points: list, signs: list[float]
 ) -> Bound:
-    """The Bound of ``Σ_i sign_i field(point_i)``; points outside the domain or of the wrong length are refused."""
+    """The Bound of ``Σ_i sign_i field(point_i)``; points outside the domain or of the wrong length, and the value
+    at a point of a field known only up to a constant, are refused."""
+    fields, up_to_constant = physics.fields, physics.up_to_constant
     if field not in fields:
         raise ValueError(f"quantity '{name}': unknown field {field!r}; valid fields: {', '.join(fields)}")
+    if field in up_to_constant and len(points) == 1:
+        raise ValueError(
+            f"quantity '{name}': {field} is fixed only up to a constant in this problem, so its value at a point "
+            "means nothing; take a PointDifference"
+        )
     t = at_time(name, quantity.time, where)
     rows = []
     for point in points:
+        point = point.tolist() if hasattr(point, "tolist") else point  # a tensor or an array
         if not isinstance(point, tuple | list) or len(point) != where.dim:
             raise ValueError(f"quantity '{name}': a point needs {where.dim} coordinates, got {point!r}")
         rows.append([float(c) for c in point] + ([] if t is None else [t]))
@@ -233,3 +249,12 @@ def points_bound(
 
     region = Point(tensor[0].tolist())
     return Bound(name, quantity, region, integrand, fem, tensor, tuple(signs))
+
+
+def closed(region: Region) -> bool:
+    """Whether the boundary ``region`` closes around a body: ``∮ n ds = 0`` (to 1e-3 of its length, by 4096
+    scrambled Sobol' points)."""
+    engine = torch.quasirandom.SobolEngine(region.cube_dim, scramble=True, seed=0)
+    x, w = region.from_unit_cube(engine.draw(4096, dtype=torch.float64))
+    total = (w[:, None] * region.normal(x)).mean(dim=0) * region.measure
+    return float(total.norm()) <= 1e-3 * region.measure

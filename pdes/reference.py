@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import numbers
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -171,7 +172,8 @@ class CachedFEMReference(Reference):
 
     @property
     def path(self) -> Path:
-        return cache_directory() / f"{self.problem}-{self.key}.h5"
+        """``cache_directory()/<problem>-<key>.h5``, the problem's name made a plain file name."""
+        return cache_directory() / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', self.problem).lstrip('.')}-{self.key}.h5"
 
     def solution(self):
         """The ``FEMSolution``: from memory, else from the cache file, else computed (and cached)."""

@@ -100,6 +100,7 @@ def problem_from(source: str, params: dict[str, object]) -> Problem:
         raise ValueError(f"'{source}': {error}") from None
     if not isinstance(problem, Problem):
         raise ValueError(f"'{source}' must return a pdes.Problem, got {type(problem).__name__}")
+    problem.params = {**problem.params, **params}  # what rebuilds it: a run file replays them to the factory
     problem.source = absolute(source)
     trust(problem.source)
     return problem

@@ -249,6 +249,7 @@ def resumed_problem(directory: str, params: dict[str, object]):
 
 def cmd_reference(args: argparse.Namespace) -> int:
     import pdes
+    from pinn.quantities import reference_value
 
     problem = pdes.get(args.problem, **parse_params(args.param))
     reference = problem.reference
@@ -260,8 +261,11 @@ def cmd_reference(args: argparse.Namespace) -> int:
         print(f"{args.problem}: {reference_kind} reference, nothing to compute" + (f" ({reason})" if reason else ""))
         return 0
     if args.resolution is not None:
-        reference = reference.with_resolution(args.resolution)
+        problem.reference = reference = reference.with_resolution(args.resolution)
     print(reference_summary(reference.summary()))
+    for name in problem.quantities:
+        value, missing = reference_value(problem, problem.quantities[name])
+        print(f"{name} = {value:.8g}" if missing is None else f"{name}: {missing}")
     return 0
 
 
@@ -590,8 +594,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pinn: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except RuntimeError as error:
+        from pdes.reference import ReferenceFailed
         from pinn.callbacks import Diverged
 
+        if isinstance(error, ReferenceFailed):  # pinn reference on a description its solver cannot take
+            print(f"pinn: failed: {error}", file=sys.stderr)
+            return EXIT_FAILED
         if not isinstance(error, Diverged):
             raise
         result = error.result

@@ -175,6 +175,7 @@ class Config:
     @classmethod
     def build(cls, defaults: Mapping[str, object], settings: Mapping[str, object]) -> Config:
         """Config from the class defaults, then ``defaults`` (the problem's), then ``settings``."""
+        check_names(defaults, "the problem's defaults: ")
         check_names(settings)
         merged = {**defaults, **{k: v for k, v in settings.items() if v is not None}}
         return cls(**merged)

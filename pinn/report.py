@@ -44,16 +44,18 @@ def field_errors(
     """Per field ``rel_l2 = ‖u − u_ref‖₂ / ‖u_ref‖₂`` and ``max_abs = max |u − u_ref|``.
 
     For fields in ``up_to_constant`` the mean difference is removed first. Where the reference
-    is zero at every point a relative error is undefined: ``rel_l2`` then holds the absolute
-    RMS error ``‖u − u_ref‖₂ / √N``, and the field's ``note`` says so.
+    is zero at every point (to ``ZERO_REFERENCE`` times the largest RMS of the reference's fields, or
+    exactly when all are zero: a numerical solution's zero is rounding) a relative error is undefined:
+    ``rel_l2`` then holds the absolute RMS error ``‖u − u_ref‖₂ / √N``, and the field's ``note`` says so.
     """
     errors = {}
+    largest = max((float(ref.norm()) / max(len(ref), 1) ** 0.5 for ref in reference.values()), default=0.0)
     for name, ref in reference.items():
         diff = prediction[name].to(ref) - ref
         if name in up_to_constant:
             diff = diff - diff.mean()
         scale = ref.norm()
-        zero = bool(scale == 0)
+        zero = bool(scale / len(ref) ** 0.5 <= ZERO_REFERENCE * largest) or bool(scale == 0)
         errors[name] = {
             "rel_l2": float(diff.norm() / (len(diff) ** 0.5 if zero else scale)),
             "max_abs": float(diff.abs().max()),
@@ -62,6 +64,9 @@ def field_errors(
             errors[name]["note"] = ZERO_REFERENCE_NOTE
     return errors
 
+
+ZERO_REFERENCE = 1e-10
+"""A reference field whose RMS is at most this fraction of the largest field's RMS counts as zero."""
 
 ZERO_REFERENCE_NOTE = "the reference is zero at every evaluation point: rel_l2 is the absolute RMS error ‖u − u_ref‖/√N"
 

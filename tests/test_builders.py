@@ -296,6 +296,24 @@ BAD = {
                                    quantities={"drag": pdes.Force("cylinder")}), "unknown boundary part 'cylinder'"),
     "flux of a flow": (lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={ALL: pdes.NoSlip()},
                                                   quantities={"q": pdes.Flux("left")}), "Flux is a quantity of heat"),
+    "pure Neumann steady heat": (lambda: pdes.heat(SQUARE, source=1.0, conditions={ALL: pdes.Neumann(0.0)}),
+                                 "only Neumann conditions has a solution only up to a constant"),
+    "refine on an unknown part": (lambda: pdes.heat(SQUARE, conditions={ALL: pdes.Dirichlet()}, refine={"hole0": 0.1}),
+                                  "refine names the part 'hole0'; the domain's parts: left, right, bottom, top"),
+    "negative refine": (lambda: pdes.heat(SQUARE, conditions={ALL: pdes.Dirichlet()}, refine={"top": -0.01}),
+                        r"refine\['top'\] must be a positive cell size"),
+    "zero time steps": (lambda: pdes.heat(SQUARE, conditions={ALL: pdes.Dirichlet()}, initial=0.0, time=(0, 1),
+                                          time_steps=0), "time_steps must be a positive integer"),
+    "part named like a term": (
+        lambda: pdes.heat(pdes.geometry.Polygon([(0, 0), (1, 0), (0, 1)], names=["pde", "b", "c"]),
+                          conditions={"pde": pdes.Dirichlet(), "b|c": pdes.Neumann()}),
+        "the condition on 'pde' would make the term 'pde'"),
+    "pressure at a point of a closed flow": (
+        lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={ALL: pdes.NoSlip()},
+                                   quantities={"p": pdes.PointValue("p", (0.5, 0.5))}), "take a PointDifference"),
+    "force on a wall of a closed flow": (
+        lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={ALL: pdes.NoSlip()},
+                                   quantities={"f": pdes.Force("top", "y")}), "depends on the pressure's constant"),
     "point outside": (lambda: pdes.heat(SQUARE, conditions={ALL: pdes.Dirichlet()},
                                         quantities={"u": pdes.PointValue("u", (2.0, 0.5))}), "lies outside the domain"),
 }  # fmt: skip
@@ -318,7 +336,9 @@ def test_the_cache_key_follows_the_description_and_the_mesh():
     other_data, _ = annulus_heat(source=lambda x, y: 1.0 + 0.0 * x)
     finer, _ = annulus_heat(resolution=30)
     assert first.reference.key == again.reference.key
-    assert first.params["fingerprint"] == again.params["fingerprint"] != other_data.params["fingerprint"]
+    assert first.reference.fingerprint == again.reference.fingerprint != other_data.reference.fingerprint
+    assert first.params == {} and first.reference.metadata()["description"]["conditions"] == {
+        "left|right|bottom|top": "dirichlet", "hole0": "robin"}  # fmt: skip
     assert len({first.reference.key, other_data.reference.key, finer.reference.key}) == 3
     first.reference.solution()
     again.reference.solution()

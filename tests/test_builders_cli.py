@@ -100,3 +100,35 @@ def test_a_bad_description_exits_2_in_one_line(tmp_path, capsys, change, message
     assert main(["solve", f"{path}:problem", "--out", str(out), *SHORT]) == 2
     error = capsys.readouterr().err.strip()
     assert message in error and "\n" not in error and not out.exists()
+
+
+def test_a_users_run_resumes_and_loads_with_its_parameters(tmp_path):
+    """The run file records the factory's own parameters (not the description), so resume, load and export-vtk
+    rebuild the problem as it was trained, on the same reference mesh."""
+    path = write(tmp_path, "mine.py", HEAT)
+    out = tmp_path / "run"
+    assert main(["solve", f"{path}:problem", "--param", "resolution=12", "--out", str(out), *SHORT]) == 0
+    first = json.loads((out / "report.json").read_text())
+    assert first["params"] == {"resolution": 12} and first["reference"]["mesh"]["resolution"] == 12
+    assert main(["solve", "--resume", str(out), "--steps", "30"]) == 0
+    resumed = json.loads((out / "report.json").read_text())
+    assert resumed["steps_done"] == 30 and resumed["reference"]["key"] == first["reference"]["key"]
+    assert main(["export-vtk", str(out)]) == 0 and (out / "vtk" / "fields.vtu").exists()
+
+
+def test_pinn_reference_prints_the_quantities_and_a_failing_solver_in_one_line(tmp_path, capsys):
+    path = write(tmp_path, "mine.py", HEAT)
+    assert main(["reference", f"{path}:problem"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("heat_in = ")
+    closed = write(tmp_path, "closed.py", """\
+        import pdes
+        from pdes.geometry import Rectangle
+
+
+        def problem():
+            return pdes.navier_stokes(Rectangle([0, 0], [1, 1]), nu=1e-5, resolution=8, conditions={
+                "top": pdes.Velocity((1.0, 0.0)), "left|right|bottom": pdes.NoSlip()})
+    """)  # fmt: skip
+    assert main(["reference", f"{closed}:problem"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("pinn: failed: the finite element reference of navier_stokes failed") and "\n" not in error

@@ -23,6 +23,11 @@ CANDIDATES = 12
 INSIDE_TOLERANCE = 1e-6
 """A point counts as inside a cell when its smallest barycentric coordinate is ≥ −this."""
 
+NEAR_TOLERANCE = 0.25
+"""A point outside every cell but with a barycentric coordinate ≥ −this in its nearest one (the band between a
+curved boundary and the polygon of its mesh, whose width is about h²/(8r) ≤ h/8 for cells of size h ≤ r) is
+given to that cell, where the element's polynomial is extended."""
+
 
 class TriMesh(MeshTri1):
     """A triangle mesh whose ``element_finder`` (used by ``Basis.probes``) is ``locate``."""
@@ -31,7 +36,8 @@ class TriMesh(MeshTri1):
         return self.locate
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Index of a cell containing each point ``(x_i, y_i)``; ValueError for a point outside the mesh."""
+        """Index of a cell containing each point ``(x_i, y_i)``, or of the nearest cell for a point just outside
+        the mesh (``NEAR_TOLERANCE``); ValueError for a point farther outside."""
         points = np.column_stack([np.ravel(x), np.ravel(y)])
         candidates = self._centroid_tree().query(points, min(CANDIDATES, self.t.shape[1]))[1]
         candidates = candidates.reshape(points.shape[0], -1)
@@ -44,7 +50,7 @@ class TriMesh(MeshTri1):
     def _locate_exhaustively(self, point: np.ndarray) -> int:
         depth = self._inside_depth(point[None, :], np.arange(self.t.shape[1])[None, :])[0]
         best = int(depth.argmax())
-        if depth[best] < -INSIDE_TOLERANCE:
+        if depth[best] < -NEAR_TOLERANCE:
             raise ValueError(f"point ({point[0]:.6g}, {point[1]:.6g}) lies outside the mesh")
         return best
 
