@@ -97,7 +97,8 @@ def case_table(case: str, runs: list[tuple[int, dict]]) -> list[str]:
     for seed, run in runs:
         report = run["report"]
         config = report["config"]
-        cells = [str(seed), f"{report['steps_done']} ({config['steps']} + {config['lbfgs_steps']})", f"{run['cpu_s']:.0f}"]
+        steps = f"{report['steps_done']} ({config['steps']} + {config['lbfgs_steps']})"
+        cells = [str(seed), steps, f"{run['cpu_s']:.0f}"]
         cells += [f"{report['errors'][f]['rel_l2']:.2e}" for f in fields]
         for q in quantities:
             e = report["quantities"][q]
@@ -134,8 +135,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a solver setting override")
     parser.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE", help="a problem parameter (pdes.get), e.g. "
-        "boundary_weight=10 for cylinder"
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a problem parameter (pdes.get), e.g. boundary_weight=10 for cylinder",
     )
     parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args = parser.parse_args()

@@ -3,15 +3,19 @@
 For Dirichlet parts ``Γ_1 … Γ_m`` with data ``g_i`` the network's raw output ``N`` of each constrained field
 becomes (steady)
 
-    u = B + φ·N,    φ = Π_i d_i,    B = Σ_i g_i Π_{j≠i} d_j / Σ_k Π_{j≠k} d_j
+    u = B + φ·N,    φ = (Σ_i d_i⁻²)^(−1/2) = Π_i d_i / √S,    B = Σ_i g_i P_i / S,
+    P_i = Π_{j≠i} d_j²,    S = Σ_k P_k
 
-where ``d_i ≥ 0`` is the distance to the *carrier* of part ``i`` (the line of a face or segment, the circle of
-an arc or a disk's boundary), divided by its largest value on the domain: ``d_i`` vanishes on ``Γ_i`` and is
-positive inside, so ``φ = 0`` on every Dirichlet part and ``B = g_i`` on ``Γ_i`` (the transfinite
-interpolation of the data; at a corner where two parts meet the data must agree, and there ``B`` is 0/0,
-evaluated as 0). The carriers are exact and smooth: ``|x_a − c|`` for a line, ``|(|x − c|² − r²) / (2r)|``
-for a circle. That needs each carrier to leave the domain on one side (a convex outline with holes); a carrier
-that cuts the domain is refused. With time,
+with ``d_i ≥ 0`` the distance to the *carrier* of part ``i`` (the line of a face or segment, the circle of an
+arc or a disk's boundary) in units of the domain's diagonal. ``φ`` behaves like the distance to the nearest
+Dirichlet part (a smooth minimum of the ``d_i``: it does not shrink where several parts are far, as their
+product would), divided by its largest value on the domain; it vanishes on every part. ``B`` is the
+transfinite interpolation of the data with weights ``P_i / S`` (``1/d_i²`` normalized): ``B = g_i`` on
+``Γ_i``. Both are written without a division by a ``d_i``, so they are smooth wherever at most one ``d_i``
+vanishes; at a corner where two parts meet (``S = 0``) they are evaluated as 0 and the data must agree there.
+The carriers' distances are exact and smooth in the domain: ``|x_a − c|`` for a line, ``|x − c| − r`` for a
+hole's circle, ``(r² − |x − c|²)/(2r)`` for a circle around the domain. That needs each carrier to leave the
+domain on one side (a convex outline with holes); a carrier that cuts the domain is refused. With time,
 
     u = B(x, t) + u0(x) − B(x, t0) + φ(x) (t − t0)/(T − t0) · N,
 
@@ -41,8 +45,8 @@ CORNER = 1e-30
 
 
 def carrier(part: Region) -> Callable[[Tensor, Tensor], Tensor]:
-    """The signed distance-like function ``(x, y) ↦ s`` of a part's carrier (a line or a circle); one line for a
-    part of another kind."""
+    """The signed distance-like function ``(x, y) ↦ s`` of a part's carrier (a line, or ``(|x − c|² − r²)/(2r)``
+    for a circle); one line for a part of another kind."""
     if isinstance(part, Face) and part.dim == 2:
         axis, value = part.axis, part.value
         return lambda x, y: (x if axis == 0 else y) - value
@@ -57,6 +61,16 @@ def carrier(part: Region) -> Callable[[Tensor, Tensor], Tensor]:
         f"constraints='exact' imposes velocity on faces, segments, arcs and circles; the part "
         f"'{part.name}' is a {type(part).__name__}: use constraints='soft'"
     )
+
+
+def distance(part: Region, outside_circle: bool) -> Callable[[Tensor, Tensor], Tensor]:
+    """The distance to a part's carrier on the domain's side: a line's ``|s|`` (signed by the side), a hole's
+    ``|x − c| − r`` (``outside_circle``), a surrounding circle's ``(r² − |x − c|²)/(2r)``."""
+    if isinstance(part, Sphere | Arc) and outside_circle:
+        (cx, cy), r = [float(c) for c in part.center], float(part.radius)
+        return lambda x, y: torch.sqrt((x - cx) ** 2 + (y - cy) ** 2) - r
+    signed = carrier(part)
+    return signed if outside_circle else lambda x, y: -signed(x, y)
 
 
 class DistanceDirichlet(AffineTransform):
@@ -77,19 +91,20 @@ class DistanceDirichlet(AffineTransform):
     ):
         self.fields, self.time, self.initial = tuple(fields), time, initial
         self.data = [data for _, data in parts]
-        diagonal = float((interior.max(dim=0).values - interior.min(dim=0).values).norm())
+        self.diagonal = float((interior.max(dim=0).values - interior.min(dim=0).values).norm())
         self.carriers = []
         for part, _ in parts:
-            signed = carrier(part)
-            s = signed(interior[:, 0], interior[:, 1])
-            sign = 1.0 if float(s.median()) > 0 else -1.0
-            if float((sign * s).min()) < -CUT_TOLERANCE * diagonal:
+            s = carrier(part)(interior[:, 0], interior[:, 1])
+            positive = float(s.median()) > 0
+            if float((s if positive else -s).min()) < -CUT_TOLERANCE * self.diagonal:
                 raise ValueError(
-                    f"constraints='exact': the {'line' if not hasattr(part, 'radius') else 'circle'} of the part "
+                    f"constraints='exact': the {'circle' if hasattr(part, 'radius') else 'line'} of the part "
                     f"'{part.name}' cuts the domain, so its distance cannot vanish on the part alone; "
                     "use constraints='soft'"
                 )
-            self.carriers.append((signed, sign / float((sign * s).max())))
+            self.carriers.append(distance(part, positive))
+        self.largest = 1.0
+        self.largest = float(self._scale(interior).max())
 
     def offset_and_scale(self, coordinates: list[Number], data: Evaluation) -> tuple[Number, Number]:
         space = data.points[:, :2]
@@ -103,21 +118,28 @@ class DistanceDirichlet(AffineTransform):
         (initial,) = data.of(self._initial, space, len(self.fields), [[0, 1]])
         return offset + initial - start, scale * ((coordinates[2] - t0) / (t1 - t0))
 
-    def distances(self, x: Tensor, y: Tensor) -> list[Tensor]:
-        """The normalized distances ``d_i`` at the points."""
-        return [scale * signed(x, y) for signed, scale in self.carriers]
+    def distances(self, x: Tensor, y: Tensor) -> Tensor:
+        """The distances ``d_i`` at the points, in units of the domain's diagonal: ``(m, N)``."""
+        return torch.stack([d(x, y) for d in self.carriers]) / self.diagonal
+
+    def _weights(self, d: Tensor) -> tuple[Tensor, Tensor]:
+        """``P_i = Π_{j≠i} d_j²`` ``(m, N)`` and ``S = Σ_k P_k``."""
+        squares = d * d
+        others = torch.stack([torch.cat([squares[:i], squares[i + 1 :]]).prod(dim=0) for i in range(len(d))])
+        return others, others.sum(dim=0)
 
     def _scale(self, points: Tensor) -> Tensor:
-        """``φ = Π d_i`` as ``(1, N)``."""
-        return torch.stack(self.distances(points[:, 0], points[:, 1])).prod(dim=0)[None]
+        """``φ = Π d_i / √S`` over its largest value on the domain, as ``(1, N)``."""
+        d = self.distances(points[:, 0], points[:, 1])
+        _, total = self._weights(d)
+        return (d.prod(dim=0) / (torch.sqrt(total) + CORNER) / self.largest)[None]
 
     def _offset(self, points: Tensor) -> Tensor:
-        """``B`` as ``(fields, N)`` at points ``(x, y[, t])``."""
+        """``B = Σ_i g_i P_i / S`` as ``(fields, N)`` at points ``(x, y[, t])``."""
         x, y = points[:, 0], points[:, 1]
-        d = torch.stack(self.distances(x, y))
-        others = torch.stack([torch.cat([d[:i], d[i + 1 :]]).prod(dim=0) for i in range(len(d))])
+        others, total = self._weights(self.distances(x, y))
         values = torch.stack([self._values(g, x, y, *points[:, 2:].unbind(dim=1)) for g in self.data])
-        return (others[:, None, :] * values).sum(dim=0) / (others.sum(dim=0) + CORNER)
+        return (others[:, None, :] * values).sum(dim=0) / (total + CORNER)
 
     def _initial(self, points: Tensor) -> Tensor:
         return self._values(self.initial, points[:, 0], points[:, 1])

@@ -123,7 +123,7 @@ def heat(
         reference=reference,
         defaults=dict(defaults or {}),
         coefficients={"kappa": k.constant[0]} if k.is_constant else {},
-        quantities=bind_quantities(quantities, where, HeatPhysics(where, k)),
+        quantities=bind_quantities(quantities, where, HeatPhysics(where, k, placed, data)),
     )
 
 
@@ -214,13 +214,15 @@ def fem_solver(where: Setting, k: Given, f: Given, u0: Given | None, placed: lis
 
 
 class HeatPhysics(Physics):
-    """The heat flux ``k ∂u/∂n`` for ``pdes.Flux``, by the PINN and by the FEM."""
+    """The heat flux ``k ∂u/∂n`` for ``pdes.Flux``, by the PINN and by the FEM: on a Neumann or Robin part from
+    its data (``∫ h``, ``∫ (g − a u_h)``), on a Dirichlet part by the facet integral of ``k ∇u_h·n``."""
 
     equation = "heat problems"
     fields = ("u",)
 
-    def __init__(self, where: Setting, k: Given):
+    def __init__(self, where: Setting, k: Given, placed: list[bc.Placed], data: dict[str, dict[str, Given]]):
         self.where, self.k = where, k
+        self.conditions = {part: (p.condition, data[p.key]) for p in placed for part in p.parts}
 
     def flux_integrand(self, name: str):
         def integrand(fields: Fields) -> Tensor:
@@ -229,16 +231,29 @@ class HeatPhysics(Physics):
         return integrand
 
     def fem_flux(self, parts: tuple[str, ...], time: float | None):
-        def value(solution) -> float:
-            from pdes.fem.quantities import heat_flux
+        def at_step(solution, step: int | None) -> float:
+            return sum(self.fem_part_flux(solution, part, step, time) for part in parts)
 
+        def value(solution) -> float:
             if time is None:
-                return sum(heat_flux(solution, self.k.numpy, part) for part in parts)
+                return at_step(solution, None)
             step, theta = time_step(solution.times, time)
-            at = [sum(heat_flux(solution, self.k.numpy, part, step=s) for part in parts) for s in (step, step + 1)]
-            return (1 - theta) * at[0] + theta * at[1]
+            return (1 - theta) * at_step(solution, step) + theta * at_step(solution, step + 1)
 
         return value
+
+    def fem_part_flux(self, solution, part: str, step: int | None, time: float | None) -> float:
+        """The FEM's heat flowing in through one part (class docstring), at stored ``step``."""
+        from pdes.fem.quantities import boundary_integral, heat_flux
+
+        condition, data = self.conditions[part]
+        t = () if time is None else (float(solution.times[step]),)
+        if isinstance(condition, bc.Neumann):
+            return boundary_integral(solution, part, lambda x, y, u: data["flux"].numpy(x, y, *t), step)
+        if isinstance(condition, bc.Robin):
+            a, g = data["coefficient"], data["value"]
+            return boundary_integral(solution, part, lambda x, y, u: g.numpy(x, y, *t) - a.numpy(x, y) * u, step)
+        return heat_flux(solution, self.k.numpy, part, step=step)
 
 
 def time_step(times, t: float) -> tuple[int, float]:

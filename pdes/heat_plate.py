@@ -19,6 +19,10 @@ from pdes.heat_equation import heat
 from pdes.problem import Problem, check_positive
 from pdes.quantities import Flux, PointValue
 
+RESOLUTION = 80
+"""Cells across the plate's diagonal in the reference mesh (about 5300 triangles): the fluxes through the holes
+and the centre's temperature within about 1e-3 of those on a mesh twice as fine."""
+
 HOLES = (((-0.5, 0.0), 0.2, 1.0), ((0.5, 0.0), 0.2, 0.0))
 """``(centre, radius, fluid temperature)`` of each hole."""
 
@@ -41,6 +45,7 @@ def heat_plate(conductivity: float = 0.5, transfer: float = 2.0, t_end: float = 
             "flux_cold": Flux("hole1"),
             "centre": PointValue("u", (0.0, 0.0)),
         },
+        resolution=RESOLUTION,
         defaults=HEAT_PLATE_DEFAULTS,
     )
     problem.params = {"conductivity": conductivity, "transfer": transfer, "t_end": t_end}

@@ -116,8 +116,8 @@ def test_heat_fem_reference_matches_the_exact_solution():
 
 
 def test_heat_flux_of_network_and_reference_against_the_closed_form():
-    """∫ k ∂u/∂n over the hole (Robin: = ∫ (g − 3u)) by quadrature of the closed form, by the exact "network"
-    through pdes.Flux, and by the FEM."""
+    """∫ k ∂u/∂n over the hole by quadrature of the closed form, by the exact "network" through pdes.Flux, and by
+    the FEM, from the Robin data (∫ (g − 3u_h)) and, with the flux given as Neumann data, from those."""
     problem, exact = annulus_heat(quantities={"q": pdes.Flux("hole0")}, refine={"hole0": 0.01})
     theta = torch.linspace(0, 2 * pi, 4097, dtype=torch.float64)[:-1]
     x, y = 0.5 + 0.25 * torch.cos(theta), 0.5 + 0.25 * torch.sin(theta)
@@ -128,6 +128,18 @@ def test_heat_flux_of_network_and_reference_against_the_closed_form():
     bound = problem.quantities["q"]
     assert network_value(Exact(exact), problem, bound) == pytest.approx(closed, rel=1e-4)
     assert bound.fem(problem.reference.solution()) == pytest.approx(closed, rel=1e-3)
+    dirichlet = pdes.Dirichlet(lambda x, y: exact(torch.stack([x, y], dim=1))[:, 0])
+    conditions = {"left|right|bottom|top": dirichlet, "hole0": pdes.Neumann(k_normal_derivative)}
+    neumann, _ = annulus_heat(quantities={"q": pdes.Flux("hole0")}, refine={"hole0": 0.01}, conditions=conditions)
+    assert neumann.quantities["q"].fem(neumann.reference.solution()) == pytest.approx(closed, rel=1e-3)
+
+
+def k_normal_derivative(x, y):
+    """``k ∂u/∂n`` of annulus_heat's solution on its hole (n into the hole)."""
+    k = 1 + x**2 / 4
+    ux = pi / 4 * torch.cos(pi * x / 2) * torch.cosh(y) + y
+    uy = torch.sin(pi * x / 2) * torch.sinh(y) / 2 + x
+    return k * (-ux * (x - 0.5) - uy * (y - 0.5)) / 0.25
 
 
 def test_transient_heat_reference_and_residuals():

@@ -58,6 +58,32 @@ def heat_flux(
     ``kappa(x, y)`` the conductivity; ``element`` the element of u, checked against the solution's
     (None: the solution's).
     """
+    facets, u = _facets(solution, part, element, step)
+
+    @Functional
+    def flux(w):
+        return kappa(*w.x) * dot(grad(w["u"]), w.n)
+
+    return float(flux.assemble(facets, u=u))
+
+
+def boundary_integral(
+    solution: FEMSolution, part: str, function: Callable[..., object], step: int | None = None
+) -> float:
+    """``∫_part function(x, y, u_h) ds`` of the field u of ``solution`` (at stored ``step`` when unsteady): the
+    heat through a Neumann or Robin part from its data, ``∫ h`` or ``∫ (g − a u_h)``, which converges as u_h
+    does, faster than the facet integral of its gradient."""
+    facets, u = _facets(solution, part, None, step)
+
+    @Functional
+    def integral(w):
+        return function(*w.x, w["u"])
+
+    return float(integral.assemble(facets, u=u))
+
+
+def _facets(solution: FEMSolution, part: str, element: str | None, step: int | None):
+    """The facet basis of ``part`` and u_h interpolated on it; one line for a solution without u or the part."""
     own = solution.elements.get("u")
     if own is None:
         raise ValueError(f"heat_flux needs a solution with a field u, got fields {', '.join(solution.fields)}")
@@ -67,9 +93,4 @@ def heat_flux(
     if part not in parts:
         raise ValueError(f"unknown boundary part '{part}'; this solution's parts: {', '.join(sorted(parts)) or 'none'}")
     facets = FacetBasis(solution.mesh, ELEMENTS[own](), facets=np.asarray(parts[part]), intorder=QUADRATURE_ORDER)
-
-    @Functional
-    def flux(w):
-        return kappa(*w.x) * dot(grad(w["u"]), w.n)
-
-    return float(flux.assemble(facets, u=facets.interpolate(solution.nodal("u", step))))
+    return facets, facets.interpolate(solution.nodal("u", step))
