@@ -140,13 +140,18 @@ def _broadcast(name: str, value: object, like: Tensor) -> Tensor:
 
 
 def _constant(name: str, value: object, components: int) -> tuple[float, ...]:
+    """``value`` as ``components`` floats: numbers, a tuple or list of them, or a numpy array or tensor of them."""
+    if isinstance(value, Tensor | np.ndarray):  # an array or tensor of numbers
+        value = np.asarray(value.detach() if isinstance(value, Tensor) else value, dtype=float).ravel().tolist()
+        value = value[0] if components == 1 and len(value) == 1 else value
     values = value if isinstance(value, tuple | list) else (value,)
     ok = len(values) == components and all(
         isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values
     )
     if not ok:
         kind = "a finite number" if components == 1 else f"a tuple of {components} finite numbers"
-        raise ValueError(f"{name} must be {kind} or a function of the coordinates, got {described(value)}")
+        shown = repr(value) if isinstance(value, tuple | list) else described(value)
+        raise ValueError(f"{name} must be {kind} or a function of the coordinates, got {shown[:80]}")
     return tuple(float(v) for v in values)
 
 

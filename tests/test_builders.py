@@ -8,6 +8,7 @@ must be the exact solution to its discretization error: that checks the translat
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -252,6 +253,14 @@ def test_flow_quantities_against_closed_forms():
             assert bound.fem(problem.reference.solution()) == pytest.approx(value, rel=1e-6), name
 
 
+def test_arrays_and_tensors_of_numbers_are_constants():
+    problem = pdes.navier_stokes(
+        Rectangle([0.0, 0.0], [1.0, 1.0]), nu=np.float64(0.1), force=np.array([0.0, -1.0]),
+        conditions={"top": pdes.Velocity(torch.tensor([1.0, 0.0])), "left|right|bottom": pdes.NoSlip()},
+    )  # fmt: skip
+    assert problem.reference.description["force"] == [0.0, -1.0] and problem.coefficients == {"nu": 0.1}
+
+
 def test_closed_flow_gets_a_gauge_and_pressure_up_to_a_constant():
     problem = pdes.navier_stokes(
         Rectangle([0.0, 0.0], [1.0, 1.0]),
@@ -298,6 +307,8 @@ BAD = {
         lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={"left": pdes.Velocity((1.0, 0.0)),
                                                                "right|bottom|top": pdes.NoSlip()}),
         "net flux of 1 into the domain and no part is an Outflow"),
+    "nan velocity": (lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={ALL: pdes.Velocity((math.nan, 0.0))}),
+                     r"must be a tuple of 2 finite numbers or a function of the coordinates, got \(nan, 0.0\)"),
     "velocity of one component": (
         lambda: pdes.navier_stokes(SQUARE, nu=0.1, conditions={"left": pdes.Velocity(lambda x, y: x),
                                                                "right|bottom|top": pdes.Outflow()}),
