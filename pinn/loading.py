@@ -34,7 +34,8 @@ def problem_of_run(run: dict, directory: str | Path, source: str | None = None) 
         raise ValueError(
             f"the run in '{directory}' is of the problem from '{source}', which you have not run here "
             "(or which changed since): running it runs its code; pass it yourself if you trust it "
-            f"(pinn.load(DIR, source='{source}'), or --problem {source} on the command line)"
+            f"(pinn.load(DIR, source='{source}'); on the command line --problem {source}, or to resume "
+            f"pinn solve {source} --resume DIR)"
         )
     return pdes.get(source, **run["params"])
 
