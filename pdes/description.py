@@ -80,13 +80,18 @@ def _finite(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def probe_points(region: Region, n: int = PROBE_POINTS) -> Tensor:
-    """``n`` fixed float64 points of ``region`` (scrambled Sobol', seed 0; rejected ones left out)."""
+def sobol_points(region: Region, n: int) -> tuple[Tensor, Tensor]:
+    """``n`` fixed float64 points of ``region`` and their weights (scrambled Sobol', seed 0): the same points in
+    every run, for checks, fingerprints and quantities. A region of ``cube_dim`` 0 (a point) gives its one point."""
     if region.cube_dim == 0:
-        x, _ = region.from_unit_cube(torch.empty(1, 0, dtype=torch.float64))
-        return x
+        return region.from_unit_cube(torch.empty(1, 0, dtype=torch.float64))
     engine = torch.quasirandom.SobolEngine(region.cube_dim, scramble=True, seed=0)
-    x, w = region.from_unit_cube(engine.draw(n, dtype=torch.float64))
+    return region.from_unit_cube(engine.draw(n, dtype=torch.float64))
+
+
+def probe_points(region: Region, n: int = PROBE_POINTS) -> Tensor:
+    """``n`` fixed points of ``region`` (``sobol_points``; rejected ones left out)."""
+    x, w = sobol_points(region, n)
     return x[w > 0]
 
 

@@ -33,6 +33,7 @@ from pdes.description import (
     initial_datum,
     probe_points,
     setting,
+    sobol_points,
 )
 from pdes.distance_transform import DistanceDirichlet
 from pdes.flow_problems import (
@@ -202,7 +203,7 @@ def check_net_flux(placed: list[bc.Placed], velocities: dict[str, Given]) -> Non
     for p in placed:
         if p.key not in velocities:
             continue
-        x, w = sampled(p.region)
+        x, w = sobol_points(p.region, FLUX_POINTS)
         u, v = velocities[p.key](*x.unbind(dim=1))
         n = p.region.normal(x)
         flux = w * (u * n[:, 0] + v * n[:, 1]) * p.region.measure
@@ -212,12 +213,6 @@ def check_net_flux(placed: list[bc.Placed], velocities: dict[str, Given]) -> Non
             f"navier_stokes: the prescribed velocity carries a net flux of {-net:.4g} into the domain and no part is "
             "an Outflow; an incompressible flow through walls needs zero net flux: make the outlet Outflow()"
         )
-
-
-def sampled(region) -> tuple[Tensor, Tensor]:
-    """``FLUX_POINTS`` scrambled Sobol' points of ``region`` and their weights (seed 0)."""
-    engine = torch.quasirandom.SobolEngine(region.cube_dim, scramble=True, seed=0)
-    return region.from_unit_cube(engine.draw(FLUX_POINTS, dtype=torch.float64))
 
 
 def gauge_term(where: Setting):

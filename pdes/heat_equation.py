@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 
 from pdes import conditions as bc
@@ -237,7 +238,8 @@ class HeatPhysics(Physics):
         def value(solution) -> float:
             if time is None:
                 return at_step(solution, None)
-            step, theta = time_step(solution.times, time)
+            steps, thetas = solution.time_weights(np.array([time]))
+            step, theta = int(steps[0]), float(thetas[0])
             return (1 - theta) * at_step(solution, step) + theta * at_step(solution, step + 1)
 
         return value
@@ -254,11 +256,3 @@ class HeatPhysics(Physics):
             a, g = data["coefficient"], data["value"]
             return boundary_integral(solution, part, lambda x, y, u: g.numpy(x, y, *t) - a.numpy(x, y) * u, step)
         return heat_flux(solution, self.k.numpy, part, step=step)
-
-
-def time_step(times, t: float) -> tuple[int, float]:
-    """``(k, θ)`` with ``t = (1 − θ) times[k] + θ times[k + 1]``."""
-    import numpy as np
-
-    k = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2))
-    return k, float((t - times[k]) / (times[k + 1] - times[k]))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from pdes.description import sobol_points
 from pdes.geometry import Point, Product, Region
 from pdes.reference import described
 
@@ -254,7 +255,6 @@ def points_bound(
 def closed(region: Region) -> bool:
     """Whether the boundary ``region`` closes around a body: ``∮ n ds = 0`` (to 1e-3 of its length, by 4096
     scrambled Sobol' points)."""
-    engine = torch.quasirandom.SobolEngine(region.cube_dim, scramble=True, seed=0)
-    x, w = region.from_unit_cube(engine.draw(4096, dtype=torch.float64))
+    x, w = sobol_points(region, 4096)
     total = (w[:, None] * region.normal(x)).mean(dim=0) * region.measure
     return float(total.norm()) <= 1e-3 * region.measure

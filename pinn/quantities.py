@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from pdes.description import sobol_points
 from pdes.problem import Problem, Term
 from pdes.quantities import Bound
 from pinn.nn import training_mode
@@ -30,8 +31,7 @@ def network_value(model: torch.nn.Module, problem: Problem, bound: Bound) -> flo
         if bound.points is not None:
             values = evaluate(bound.points)
             return bound.scale * float(sum(s * v for s, v in zip(bound.signs, values.tolist())))
-        engine = torch.quasirandom.SobolEngine(bound.region.cube_dim, scramble=True, seed=0)
-        x, w = bound.region.from_unit_cube(engine.draw(SURFACE_POINTS, dtype=torch.float64))
+        x, w = sobol_points(bound.region, SURFACE_POINTS)
         values = evaluate(x)
     return bound.scale * bound.region.measure * float((w * values).mean())
 

@@ -128,7 +128,7 @@ class FEMSolution:
         probes = {kind: basis.probes(points[:, :2].T).tocoo() for kind, basis in self._bases.items()}
         if self.steady:
             return {name: probes[self.elements[name]] @ v for name, v in self.values.items()}
-        step, theta = self._time_weights(points[:, 2])
+        step, theta = self.time_weights(points[:, 2])
         out = {}
         for name, v in self.values.items():
             p = probes[self.elements[name]]
@@ -137,7 +137,7 @@ class FEMSolution:
             out[name] = np.bincount(p.row, weights=p.data * nodal, minlength=points.shape[0])
         return out
 
-    def _time_weights(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def time_weights(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index ``k`` of the step interval holding each ``t`` and ``θ = (t − t_k)/(t_{k+1} − t_k)``."""
         times = self.times
         slack = TIME_TOLERANCE * max(1.0, abs(times[-1] - times[0]))
