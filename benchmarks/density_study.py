@@ -1,19 +1,25 @@
-"""How many collocation points, how big a batch, at what cost: the density study of a problem on this machine.
+"""What minibatching from a denser set of points buys at a fixed memory: the density study of three problems.
 
-``pinn.studies.density_study`` for pools of 1024, 8192 and 65536 points (powers of two keep
-Sobol' pools balanced) and fresh points, batches of 256, 1024 and 4096 points and base rules
-uniform and sobol; every run gets ``--budget-s`` seconds of Adam steps (no L-BFGS) and
-``--replicates`` draws for its quadrature statistics, the other settings are the problem's
-defaults. Runs go to ``OUT/<run>``; the study's files (``pinn.studies.density.OUTPUTS``:
-study.json, study.h5, study.md and the plots study_error.png, study_noise.png,
-study_cost.png) are copied to ``benchmarks/results/density_study/`` (the files of an earlier
-run there are replaced: move them to a dated folder first, as ``2026-11-26-c898b84/``).
-Finished runs are skipped on a rerun (delete ``OUT`` to measure again; an ``OUT`` that holds
-anything but this study is refused). Torch runs on ``--threads`` CPU threads.
+``pinn.studies.density_study`` of
 
-``--record`` records the run (benchmarks/recorder.py): a summary per batch size (steps, error,
-memory, gradient SNR), the memory per point of the batch and of a pool, and the noise of fresh
-Sobol' against fresh uniform batches (target ``density_noise``, at the largest batch).
+- ``heat2d_varcoef`` (FEM reference, errors on its mesh's Gauss rule) and ``heat_spot`` (a heat
+  source of width 0.02 in the unit disk, analytic reference, errors on 65536 fixed Sobol' points):
+  every arm (``ARMS``: full batch on Sobol' and uniform sets, the same with L-BFGS, pools of 4, 16, 64
+  and 256 batches, fresh Sobol' and uniform points, RAD) at batches 64, 256, 1024 and 4096;
+- ``cavity`` (smooth lid, Re = 100, FEM reference): full-sobol, pool16, pool256 and fresh-sobol at
+  batches 64, 256 and 1024, for 2000 steps (a cavity step costs 3–5× a heat step);
+
+three seeds per cell, STEPS Adam steps for every arm of a problem (the problem's other defaults), the
+``+lbfgs`` arms then LBFGS_STEPS L-BFGS steps on one batch of their points, REPLICATES draws for the
+quadrature statistics, two runs at a time (one per core, one torch thread each). Runs go to
+``OUT/<problem>/<run>`` and finished ones are skipped on a rerun; each study's files
+(``pinn.studies.density_report.OUTPUTS``) are copied to ``benchmarks/results/density_study/<problem>/``.
+
+Beside them, the memory model: the peak tensor memory of a training step (``probe_training``, fresh
+points) at batches MODEL_BATCHES for MLPs of MODEL_SHAPES on heat2d_varcoef and cavity, its slope per
+point of the batch, and from it the largest full batch that fits in 24 and 80 GB, set beside the pool
+a minibatched run of batch 4096 can hold in the same memory (a pool point costs its coordinates and
+weight in float64 and its place in the permutation).
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/density_study.py --record
 """
@@ -21,156 +27,171 @@ Sobol' against fresh uniform batches (target ``density_noise``, at the largest b
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from recorder import record, span
+from recorder import record
+from speed_common import markdown_table
 
 import pdes
-from pinn.report import interior_terms
+from pinn.config import Config
 from pinn.studies import density_study
-from pinn.studies.density import OUTPUTS, WARMUP_STEPS
-from pinn.studies.grid import SUMMARY, markdown_table, plot_file
-from samplers.pool import FRESH
+from pinn.studies.density import ARMS, probe_training
+from pinn.studies.density_report import OUTPUTS, best_against_full, by_cell, seed_spread, separation_power
 
 RESULTS = Path(__file__).parent / "results" / "density_study"
-POOLS = (1024, 8192, 65536, "fresh")
-BATCHES = (256, 1024, 4096)
-RULES = ("uniform", "sobol")
-PLOTS = (
-    ("error", "error against pool size"),
-    ("noise", "noise against batch"),
-    ("cost", "memory and speed against batch"),
-)
+STEPS = {"heat2d_varcoef": 3000, "heat_spot": 3000, "cavity": 2000}
+BATCHES = {"heat2d_varcoef": [64, 256, 1024, 4096], "heat_spot": [64, 256, 1024, 4096], "cavity": [64, 256, 1024]}
+CAVITY_ARMS = ["full-sobol", "pool16", "pool256", "fresh-sobol"]
+SEEDS = [0, 1, 2]
+REPLICATES = 8
+LBFGS_STEPS = 500
+WORKERS = 2
+MODEL_SHAPES = ((32, 4), (64, 4), (128, 4), (64, 8))
+MODEL_BATCHES = (1024, 4096)
+MEMORIES_GB = (24, 80)
 
 
-def finite(values) -> list[float]:
-    return [float(v) for v in values if not math.isnan(float(v))]
+def arms(problem: str) -> list[str]:
+    return CAVITY_ARMS if problem == "cavity" else list(ARMS)
 
 
-def by_batch_table(rows: list[dict], field: str, term: str, budget_s: float) -> str:
-    """Per batch size: steps, the error's median [min, max], training memory and gradient SNR over its runs."""
+def run_study(name: str, out: Path) -> tuple[list[dict], float]:
+    """The study of ``name`` into ``out/<name>``, its files copied to results/; the rows and the wall time."""
+    problem = pdes.get(name)
+    start = time.perf_counter()
+    rows = density_study(
+        problem,
+        arms(name),
+        BATCHES[name],
+        out / name,
+        seeds=SEEDS,
+        workers=WORKERS,
+        steps=STEPS[name],
+        replicates=REPLICATES,
+        lbfgs_steps=LBFGS_STEPS,
+    )
+    wall = time.perf_counter() - start
+    target = RESULTS / name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in OUTPUTS:
+        shutil.copy(out / name / file, target / file)
+    return rows, wall
+
+
+def step_memory(name: str, width: int, depth: int, batch: int) -> float:
+    """MiB of tensor memory of a training step of ``name`` with a width × depth MLP at ``batch`` fresh points
+    (``probe_training``: torch's allocator, to the byte, whatever this process ran before)."""
+    problem = pdes.get(name)
+    settings = {"width": width, "depth": depth, "batch": batch, "sampler": "pool", "pool": "fresh", "lbfgs_steps": 0}
+    return probe_training(problem, Config.build(problem.defaults, settings))["train_memory_mb"]
+
+
+def memory_model() -> str:
+    """The memory model's table (module docstring)."""
     table = []
-    for batch in sorted({r["batch"] for r in rows}):
-        runs = [r for r in rows if r["batch"] == batch]
-        errors = finite(r[f"rel_l2/{field}"] for r in runs)
-        error = f"{statistics.median(errors):.3g} [{min(errors):.3g}, {max(errors):.3g}]" if errors else "—"
-        table.append(
-            [
-                batch,
-                span([r["steps"] for r in runs]),
-                error,
-                span(finite(r["train_memory_mb"] for r in runs), 1),
-                span(finite(r[f"grad_snr/{term}"] for r in runs), 2),
-            ]
-        )
-    counts = [sum(r["batch"] == b for r in rows) for b in sorted({r["batch"] for r in rows})]
-    headers = [
-        "batch",
-        f"Adam steps in {budget_s:g} s",
-        f"rel L2 of {field}: median [min, max] over its {span(counts)} runs",
-        "peak tensor memory of training (MiB)",
-        f"grad SNR {term}",
-    ]
+    for name in ("heat2d_varcoef", "cavity"):
+        dim = len(pdes.get(name).coordinates)
+        pool_bytes = (dim + 1) * 8 + 8
+        for width, depth in MODEL_SHAPES:
+            low, high = (step_memory(name, width, depth, b) for b in MODEL_BATCHES)
+            per_point = (high - low) / (MODEL_BATCHES[1] - MODEL_BATCHES[0]) * 2**20  # bytes
+            fixed = low * 2**20 - per_point * MODEL_BATCHES[0]
+            line = [name, f"{width}×{depth}", f"{per_point / 1024:.2f}"]
+            for gb in MEMORIES_GB:
+                budget = gb * 1e9
+                full = (budget - fixed) / per_point
+                pool = (budget - fixed - per_point * 4096) / pool_bytes
+                line += [f"{full:.3g}", f"{pool:.3g}"]
+            table.append(line)
+    headers = ["problem", "MLP", "KiB per point of a step"]
+    for gb in MEMORIES_GB:
+        headers += [f"largest full batch in {gb} GB", f"pool beside batch 4096 in {gb} GB"]
     return markdown_table(headers, table)
 
 
-def memory_figures(rows: list[dict]) -> tuple[float, list[float], int]:
-    """KiB per point of the batch (least squares over fresh points), MiB the largest pool adds, its size."""
-    fresh = [r for r in rows if r["pool"] == FRESH and not math.isnan(r["train_memory_mb"])]
-    slope = np.polyfit([r["batch"] for r in fresh], [r["train_memory_mb"] for r in fresh], 1)[0] * 1024
-    largest = max(int(r["pool"]) for r in rows if r["pool"] != FRESH)
-    memory = {(r["sampler"], r["pool"], r["batch"]): r["train_memory_mb"] for r in rows}
-    added = [
-        memory[rule, str(largest), batch] - memory[rule, FRESH, batch]
-        for rule, pool, batch in memory
-        if pool == str(largest) and (rule, FRESH, batch) in memory
-    ]
-    return float(slope), finite(added), largest
-
-
-def noise_figures(rows: list[dict], term: str) -> dict[int, tuple[float, float]]:
-    """Per batch: the relative standard error of the loss with fresh sobol and with fresh uniform points."""
-
-    def relative(rule: str, batch: int) -> float:
-        (row,) = [r for r in rows if r["sampler"] == rule and r["pool"] == FRESH and r["batch"] == batch]
-        return row[f"std_error/{term}"] / row[f"estimate/{term}"]
-
-    fresh = {r["batch"] for r in rows if r["pool"] == FRESH}
-    rules = {r["sampler"] for r in rows}
-    if not {"sobol", "uniform"} <= rules:
-        return {}
-    return {b: (relative("sobol", b), relative("uniform", b)) for b in sorted(fresh)}
-
-
-def record_run(problem, rows: list[dict], args: argparse.Namespace, wall_s: float) -> None:
-    field, term = problem.fields[0], interior_terms(problem)[0].name
-    slope, added, largest = memory_figures(rows)
-    dim = len(problem.coordinates)
-    noise = noise_figures(rows, term)
-    failed = [f"{r['sampler']}-pool{r['pool']}-b{r['batch']}" for r in rows if r["status"] == "failed"]
-    pools = ", ".join(str(p) for p in POOLS if p != FRESH)
-    note = (
-        f"{problem.name} {problem.params} with its defaults, errors against its reference. Grid: "
-        f"{' or '.join(RULES)} × pool of {pools} points or fresh points × batch "
-        f"{', '.join(map(str, BATCHES))} ({len(rows)} runs; a pool smaller than the batch is left out); every "
-        f"run gets the Adam steps that fit {args.budget_s:g} s at the speed its probe measured (no L-BFGS), "
-        f"{args.replicates} replicates for the quadrature statistics, one seed per cell. Memory is the peak of "
-        f"tensor memory while the model, optimizer and pools are built and {WARMUP_STEPS} Adam steps are taken, "
-        f"counted by torch's allocator (`pinn.studies.memory`). The study took {wall_s / 60:.1f} min of wall. Full "
-        f"table, pool × batch error tables and every history: `results/density_study/` (study.md, study.h5)."
+def summary(name: str, rows: list[dict]) -> str:
+    """Per field, schedule and batch: the full-batch arm against the best other arm, and fresh Sobol' points."""
+    problem = pdes.get(name)
+    table = []
+    for field in problem.fields:
+        cells = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
+        for lbfgs in (False, True):
+            for batch in BATCHES[name]:
+                found = best_against_full(cells, batch, lbfgs)
+                if found is None:
+                    continue
+                full, full_error, best, best_error = found
+                separated = "yes" if full_error.separates_from(best_error) else "no"
+                fresh = cells.get(("fresh-sobol", batch))
+                table.append(
+                    [
+                        field,
+                        batch,
+                        f"{full}: {full_error}",
+                        f"{best}: {best_error}",
+                        f"{full_error.mean / best_error.mean:.2g} ({separated})",
+                        str(fresh) if fresh is not None and not lbfgs else "—",
+                    ]
+                )
+    headers = ["field", "batch", "full batch", "best other arm", "full / best (separate)", "fresh-sobol"]
+    powers = []
+    for field in problem.fields:
+        sd = seed_spread(rows, field)
+        powers.append(f"{field}: sd of log10 error {sd:.2g}, power {separation_power(sd, len(SEEDS)):.2f}")
+    return (
+        markdown_table(headers, table)
+        + f"\nSeeds' spread and the chance to see a 2× difference: {'; '.join(powers)}.\n"
     )
-    if failed:
-        note += f" Failed runs (process died): {', '.join(failed)}."
-    images = "\n".join(f"![{alt}](results/density_study/{plot_file(what)})" for what, alt in PLOTS)
-    lines = [
-        f"- Training memory grows by {slope:.1f} KiB per point of the batch (least squares over the fresh-point "
-        f"runs); a pool of {largest} points adds {span(added, 2)} MiB over fresh points at the same batch and "
-        f"rule (its storage, points, weights and permutation: {largest * (dim + 2) * 8 / 2**20:.2f} MiB)."
-    ]
-    if noise:
-        lines.append(
-            "- Relative standard error of the loss estimate, fresh sobol against fresh uniform points: "
-            + "; ".join(f"batch {b}: {s:.2g} vs {u:.2g} ({u / s:.1f}×)" for b, (s, u) in noise.items())
-            + "."
-        )
-    body = f"{note}\n\n{images}\n\n{by_batch_table(rows, field, term, args.budget_s)}\n" + "\n".join(lines)
-    targets = {}
-    if noise:
-        sobol, uniform = noise[max(noise)]
-        targets["density_noise"] = f"{uniform / sobol:.1f}× lower ({sobol:.2g} vs {uniform:.2g})"
-    record("density_study", "density_study", "python " + " ".join(sys.argv), body, targets)
+
+
+def noise_target(rows: list[dict]) -> str:
+    """Fresh Sobol' against fresh uniform batches of 4096: the relative standard error of the loss (geometric means)."""
+    noise = by_cell(rows, lambda r: r["std_error/pde"] / r["estimate/pde"])
+    sobol, uniform = noise[("fresh-sobol", 4096)].mean, noise[("fresh-uniform", 4096)].mean
+    return f"{uniform / sobol:.1f}× lower ({sobol:.2g} vs {uniform:.2g})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problem", default="heat2d_varcoef", help="registered problem")
-    parser.add_argument("--budget-s", type=float, default=15.0, help="seconds of Adam steps per run")
-    parser.add_argument("--replicates", type=int, default=16, help="draws per quadrature statistic")
+    parser.add_argument("--problems", default=",".join(STEPS), help="comma-separated problems of STEPS")
     parser.add_argument("--out", type=Path, default=Path("runs/density_study"), help="directory of the runs")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--record", action="store_true", help="record the run (benchmarks/recorder.py)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    problem = pdes.get(args.problem)
-    start = time.perf_counter()
-    rows = density_study(
-        problem, POOLS, BATCHES, RULES, args.out, budget_s=args.budget_s, lbfgs_steps=0, replicates=args.replicates
+    torch.set_num_threads(1)
+    names = [n for n in args.problems.split(",") if n]
+    unknown = sorted(set(names) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown problem '{unknown[0]}'; valid: {', '.join(STEPS)}")
+    sections, results = [], {}
+    for name in names:
+        rows, wall = run_study(name, args.out)
+        results[name] = rows
+        images = f"![{name}: error against distinct points](results/density_study/{name}/study_error.png)"
+        sections.append(
+            f"#### {name}\n\n{len(rows)} runs ({wall / 60:.1f} min of wall in this call; finished runs are read back), "
+            f"{STEPS[name]} Adam steps each. Every table, plot and history: `results/density_study/{name}/`.\n\n"
+            f"{images}\n\n{summary(name, rows)}"
+        )
+        print((RESULTS / name / "study.md").read_text().split("\n## Every run")[0])
+    sections.append(f"#### Memory model\n\n{memory_model()}")
+    body = (
+        "Arms at equal memory per step (the batch) and equal Adam steps, three seeds per cell; a cell is the "
+        "geometric mean [min, max] over seeds, and two cells separate when their ranges are disjoint (chance "
+        "0.10 for identical arms). Errors by `pinn.studies.errors` (FEM mesh Gauss rule, or 65536 fixed "
+        "Sobol' points with the standard error in each study.md).\n\n" + "\n\n".join(sections)
     )
-    wall_s = time.perf_counter() - start
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:
-        shutil.copy(args.out / name, RESULTS / name)
-    print((RESULTS / SUMMARY).read_text())
-    print(f"copied {', '.join(OUTPUTS)} to {RESULTS}")
+    targets = {}
+    if "heat2d_varcoef" in results:
+        targets["density_noise"] = noise_target(results["heat2d_varcoef"])
+        body += f"\n\nRelative standard error of the loss at batch 4096, heat2d_varcoef: {targets['density_noise']}."
     if args.record:
-        record_run(problem, rows, args, wall_s)
+        record("density_study", "density_study", "python " + " ".join(sys.argv), body, targets)
+    else:
+        print(body)
 
 
 if __name__ == "__main__":

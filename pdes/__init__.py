@@ -13,7 +13,7 @@ import inspect
 import math
 from collections.abc import Callable
 
-from pdes import cylinder, flow_problems, heat_plate, heat_problems, inverse, user
+from pdes import cylinder, flow_problems, heat_plate, heat_problems, heat_spot, inverse, user
 from pdes.conditions import Dirichlet, Neumann, NoSlip, Outflow, Robin, Velocity
 from pdes.data import Data, data_terms
 from pdes.flow import navier_stokes
@@ -99,6 +99,7 @@ register("cavity", flow_problems.cavity)
 register("taylor_green", flow_problems.taylor_green)
 register("cylinder", cylinder.cylinder)
 register("heat_plate", heat_plate.heat_plate)
+register("heat_spot", heat_spot.heat_spot)
 register("kovasznay_inverse", inverse.kovasznay_inverse)
 register("cavity_inverse", inverse.cavity_inverse)
 register("heat2d_varcoef_inverse", inverse.heat2d_varcoef_inverse)

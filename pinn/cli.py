@@ -19,8 +19,8 @@
     pinn solve PROBLEM --data FILE [--data-field u,v] [--data-outside refuse|drop] [--data-time T]
                        [--infer NAME[=X0],…]   (observations to fit, coefficients to infer)
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
-    pinn study density PROBLEM [--pool 1000,10000,100000,fresh] [--batch 256,1024,4096]
-                       [--sampler uniform,sobol] [--steps N | --budget-s T] [solve options] --out DIR
+    pinn study density PROBLEM [--arms full-sobol,pool16,fresh-sobol,…] [--batch 256,1024,4096]
+                       [--seeds 0,1,2] [--workers N] [--steps N] [solve options] --out DIR
     pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png] [--problem SOURCE]
     pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]
     pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
@@ -424,20 +424,20 @@ def add_norm_study(studies: argparse._SubParsersAction) -> None:
 
 
 def add_density_study(studies: argparse._SubParsersAction) -> None:
-    """``pinn study density``: the solve options, with ``--pool``, ``--batch`` and ``--sampler`` lists."""
+    """``pinn study density``: the solve options, with ``--arms``, ``--batch`` and ``--seeds`` lists."""
+    from pinn.studies.density import ARM_FORMS, ARMS
+
     density = studies.add_parser(
         "density",
-        help="error, quadrature noise and cost per pool size, batch size and rule",
+        help="error, noise and cost of ways to choose collocation points (arms) at equal memory and steps",
         conflict_handler="resolve",
     )
     density.add_argument("problem")
     add_solver_options(density)
-    density.add_argument("--pool", type=pool_list, default=[1000, 10000, 100000, "fresh"], help="pool sizes or fresh")
+    density.add_argument("--arms", type=name_list, default=list(ARMS), help=f"comma-separated arms: {ARM_FORMS}")
     density.add_argument("--batch", type=count_list, default=[256, 1024, 4096], help="comma-separated batch sizes")
-    density.add_argument("--sampler", type=name_list, default=["uniform", "sobol"], help="rules that fill the pools")
-    density.add_argument(
-        "--budget-s", type=float, metavar="T", help="seconds of Adam steps per run (instead of --steps)"
-    )
+    density.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="comma-separated seeds, one run each")
+    density.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")
     density.add_argument(
         "--out", required=True, help="the study's directory: new, empty or this study's (study.json); runs and results"
     )
@@ -496,11 +496,14 @@ def cmd_convert_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def pool_list(text: str) -> list[int | str]:
-    """``"1000,fresh"`` → ``[1000, "fresh"]``."""
-    values = [pool_size(item) for item in name_list(text)]
-    if not values:
-        raise UsageError(f"expected comma-separated pool sizes or 'fresh', got '{text}'")
+def seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` → ``[0, 1, 2]``: integers from 0."""
+    try:
+        values = [int(item) for item in name_list(text)]
+    except ValueError:
+        raise UsageError(f"expected comma-separated seeds (integers from 0), got '{text}'") from None
+    if not values or min(values) < 0:
+        raise UsageError(f"expected comma-separated seeds (integers from 0), got '{text}'")
     return values
 
 
@@ -544,13 +547,16 @@ def cmd_study_norms(args: argparse.Namespace) -> int:
 def cmd_study_density(args: argparse.Namespace) -> int:
     import pdes
     import pinn.studies
+    from pinn.studies.density_report import OUTPUTS
 
     problem = pdes.get(args.problem, **parse_params(args.param))
     settings = solver_settings(args)
-    pools, batches, rules = settings.pop("pool"), settings.pop("batch"), settings.pop("sampler")
-    pinn.studies.density_study(problem, pools, batches, rules, args.out, budget_s=args.budget_s, **settings)
+    batches = settings.pop("batch")
+    pinn.studies.density_study(
+        problem, args.arms, batches, args.out, seeds=args.seeds, workers=args.workers, **settings
+    )
     print(Path(args.out, pinn.studies.grid.SUMMARY).read_text(), end="")
-    print(f"wrote {args.out}/{', '.join(pinn.studies.density.OUTPUTS)}")
+    print(f"wrote {args.out}/{', '.join(OUTPUTS)}")
     return 0
 
 

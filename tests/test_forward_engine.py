@@ -39,6 +39,7 @@ PROBLEMS = {
     "heat2d_soft": lambda: pdes.get("heat2d", constraints="soft"),
     "cavity": lambda: pdes.get("cavity"),
     "taylor_green": lambda: pdes.get("taylor_green"),
+    "heat_spot": lambda: pdes.get("heat_spot"),
 }
 
 
@@ -99,7 +100,7 @@ def test_every_derivative_matches_autograd(norm, activation, embedding):
         assert_every_derivative_matches(model.eval(), points, 2)
 
 
-@pytest.mark.parametrize("problem_name", ["heat2d", "taylor_green"])
+@pytest.mark.parametrize("problem_name", ["heat2d", "taylor_green", "heat_spot"])
 def test_every_derivative_through_an_output_transform_matches_autograd(problem_name):
     problem = PROBLEMS[problem_name]()
     model = model_for(problem, "layer", "tanh", "modified")

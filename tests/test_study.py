@@ -140,7 +140,7 @@ def solve_run(tmp_path_factory):
     return out
 
 
-DENSITY = {"pools": ["fresh"], "batches": [4], "rules": ["uniform"]}
+DENSITY = {"arms": ["fresh-uniform"], "batches": [4]}
 
 
 def run_study(kind, out, problem="heat1d"):
@@ -161,7 +161,7 @@ def test_study_refuses_a_directory_holding_a_solve_run_and_changes_nothing(solve
 @pytest.mark.parametrize("kind", ["norms", "density"])
 def test_cli_refuses_a_directory_holding_a_solve_run_in_one_line(solve_run, kind, capsys):
     before = snapshot(solve_run)
-    extra = ["--norms", "none"] if kind == "norms" else ["--pool", "fresh", "--sampler", "uniform"]
+    extra = ["--norms", "none"] if kind == "norms" else ["--arms", "fresh-uniform"]
     assert main(["study", kind, "heat1d", *extra, "--batch", "4", "--steps", "2", "--out", str(solve_run)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"pinn: error: '{solve_run}' holds a solve run (run.h5); give the {kind} study its own directory"]

@@ -148,6 +148,39 @@ class FEMSolution:
         theta = np.clip((t - times[step]) / (times[step + 1] - times[step]), 0.0, 1.0)
         return step, theta
 
+    def gauss_rule(self, order: int, time_nodes: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The mesh's Gauss rule of degree ``order`` (× ``time_nodes`` Gauss–Legendre nodes over the
+        solution's time interval when it is unsteady), and each field's values at its points.
+
+        Returns points ``(N, 2)`` or ``(N, 3)``, weights ``(N,)`` (summing to the mesh's area, times
+        the interval's length) and ``{field: (N,)}``: the finite element function at each Gauss point,
+        from its element's shape functions (linear in time between the two stored steps around each node).
+        """
+        if not self.steady and time_nodes < 1:
+            raise ValueError(f"an unsteady solution's Gauss rule needs time_nodes >= 1, got {time_nodes}")
+        bases = {kind: Basis(self.mesh, ELEMENTS[kind](), intorder=order) for kind in set(self.elements.values())}
+        basis = next(iter(bases.values()))
+        space = basis.mapping.F(basis.X).reshape(2, -1).T
+        area = basis.dx.reshape(-1)
+        if self.steady:
+            values = {
+                name: np.asarray(bases[self.elements[name]].interpolate(v)).reshape(-1)
+                for name, v in self.values.items()
+            }
+            return space, area, values
+        nodes, node_weights = np.polynomial.legendre.leggauss(time_nodes)
+        t0, t1 = float(self.times[0]), float(self.times[-1])
+        times = t0 + (nodes + 1) * (t1 - t0) / 2
+        step, theta = self.time_weights(times)
+        values = {}
+        for name, v in self.values.items():
+            at_nodes = (1 - theta)[:, None] * v[step] + theta[:, None] * v[step + 1]
+            interpolate = bases[self.elements[name]].interpolate
+            values[name] = np.concatenate([np.asarray(interpolate(row)).reshape(-1) for row in at_nodes])
+        points = np.concatenate([np.column_stack([space, np.full(len(space), t)]) for t in times])
+        weights = np.concatenate([area * w * (t1 - t0) / 2 for w in node_weights])
+        return points, weights, values
+
     def nodal(self, name: str, step: int | None = None) -> np.ndarray:
         """The dof vector of field ``name`` (at stored step ``step`` for unsteady solutions)."""
         if self.steady:

@@ -222,16 +222,19 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 @dataclass
 class Panel:
-    """One subplot: ``series`` maps a label to ``(x, y)`` values, drawn as lines with markers on log axes."""
+    """One subplot: ``series`` maps a label to ``(x, y)`` values, drawn as lines with markers on log axes;
+    ``spread`` (optional) maps a label to the ``(low, high)`` of each of its points, drawn as error bars."""
 
     title: str
     xlabel: str
     ylabel: str
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]]
+    spread: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None
 
 
-def plot_panels(path: Path, panels: Sequence[Panel]) -> None:
-    """A PNG of ``panels`` side by side (matplotlib's Agg canvas, no display), written atomically.
+def plot_panels(path: Path, panels: Sequence[Panel], columns: int | None = None) -> None:
+    """A PNG of ``panels``, ``columns`` to a row (all side by side by default; matplotlib's Agg canvas,
+    no display), written atomically.
 
     Points with a NaN or non-positive value are left out of their line. The x axis is
     labelled at its major ticks only, ``log_ticks`` (matplotlib's default labels the minor
@@ -242,15 +245,34 @@ def plot_panels(path: Path, panels: Sequence[Panel]) -> None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-    figure = Figure(figsize=(5.5 * len(panels), 4.2), layout="constrained")
+    columns = columns or len(panels)
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(5.5 * columns, 4.2 * rows), layout="constrained")
     FigureCanvasAgg(figure)
-    for axes, panel in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+    grid = figure.subplots(rows, columns, squeeze=False).flatten()
+    for axes in grid[len(panels) :]:
+        axes.set_visible(False)
+    for axes, panel in zip(grid, panels):
         xs = []
         for label, (x, y) in panel.series.items():
-            kept = [(a, b) for a, b in zip(x, y) if b > 0 and math.isfinite(b) and a > 0 and math.isfinite(a)]
+            low, high = (panel.spread or {}).get(label, (y, y))
+            kept = [
+                (a, b, lo, hi)
+                for a, b, lo, hi in zip(x, y, low, high)
+                if b > 0 and math.isfinite(b) and a > 0 and math.isfinite(a)
+            ]
             if kept:
-                axes.plot(*zip(*kept), marker="o", label=label)
-                xs += [a for a, _ in kept]
+                a, b, lo, hi = (list(v) for v in zip(*kept))
+                bars = [[max(v - w, 0.0) for v, w in zip(b, lo)], [max(w - v, 0.0) for v, w in zip(b, hi)]]
+                axes.errorbar(
+                    a,
+                    b,
+                    yerr=bars if panel.spread and label in panel.spread else None,
+                    marker="o",
+                    capsize=3,
+                    label=label,
+                )
+                xs += a
         axes.set(xscale="log", yscale="log", title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         ticks = log_ticks(xs)
         if ticks is not None:
