@@ -19,6 +19,10 @@ ACTIVATIONS = ("tanh", "sin", "gelu")
 """Names of the activations of ``pinn.nn.ACTIVATIONS``."""
 NORMS = ("none", "layer", "rms", "batch", "group", "weight", "rwf")
 """Normalizations of ``pinn.nn.MLP``'s hidden layers."""
+BACKBONES = ("mlp", "pirate")
+"""Networks of the solver: ``pinn.nn.MLP`` and ``pinn.pirate.PirateNet``."""
+PIRATE_NORMS = ("none", "weight", "rwf")
+"""The norms a PirateNet takes: none, or a reparametrization of its dense layers."""
 BATCH_COUPLED_NORMS = ("batch",)
 """Norms whose output at a point depends on the other points of its batch."""
 COMPILERS = ("g++", "clang++", "c++")

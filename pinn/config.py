@@ -26,11 +26,13 @@ import torch
 import samplers
 from pinn.choices import (
     ACTIVATIONS,
+    BACKBONES,
     BATCH_COUPLED_NORMS,
     DEVICES,
     DTYPES,
     ENGINES,
     NORMS,
+    PIRATE_NORMS,
     check_choice,
     check_compile_available,
 )
@@ -70,12 +72,13 @@ class Config:
     """Everything that defines a run besides the problem.
 
     ``steps`` Adam steps with learning rate ``lr`` decaying exponentially to
-    ``lr · lr_decay`` at the last step, then ``lbfgs_steps`` L-BFGS iterations on
-    one fixed batch; every term gets ``batch`` points per step from ``sampler``.
-    Errors against the reference are measured every ``eval_every`` steps on
+    ``lr · lr_decay`` at the last step (after a linear warm-up over the first ``warmup_steps``),
+    then ``lbfgs_steps`` L-BFGS iterations on one fixed batch; every term gets ``batch`` points
+    per step from ``sampler``. Errors against the reference are measured every ``eval_every`` steps on
     ``eval_points`` fixed points of the domain. The backbone (``pinn.nn.MLP``) has
     ``depth`` hidden layers of ``width`` units with ``norm`` after each linear layer,
-    optionally random Fourier features of scale ``fourier_scale`` and the modified MLP's gating.
+    optionally random Fourier features of scale ``fourier_scale`` and the modified MLP's gating;
+    ``backbone="pirate"`` is ``pinn.pirate.PirateNet``, ``depth`` blocks of three such layers.
 
     Sampler options (each only for the rules that take it, see ``SAMPLER_OPTIONS``):
     ``pool`` points drawn once by ``base_sampler`` (``"fresh"``: a new draw every step);
@@ -85,6 +88,8 @@ class Config:
     ``statistics_every`` steps (0: only at the end) and at the end.
     ``balance_every`` > 0 balances the terms' weights by their gradient norms every that
     many Adam steps (``pinn.balance``; 0: the Terms' fixed weights only).
+    ``causal_epsilon`` > 0 weights the PDE residual of a time-dependent problem causally over
+    ``causal_bins`` bins of its time interval (``pinn.causal``).
     On several processes (``pinn.distributed``) ``batch`` is per process, and a BatchNorm
     backbone normalizes over the global batch unless ``local_norm_stats`` keeps each
     process's own statistics.
@@ -100,6 +105,9 @@ class Config:
     lbfgs_steps: int = setting(500, "L-BFGS iterations after Adam, on one fixed batch")
     batch: int = setting(4096, "points per term per step (per process under torchrun)")
     sampler: str = setting("sobol", "quadrature rule", choices=samplers.names)
+    backbone: str = setting(
+        "mlp", "network: mlp, or pirate (PirateNet: depth residual gated blocks on Fourier features)", choices=BACKBONES
+    )
     norm: str = setting("none", "normalization after each hidden linear layer", choices=NORMS)
     width: int = setting(64, "hidden units per layer")
     depth: int = setting(4, "hidden layers")
@@ -109,6 +117,7 @@ class Config:
     modified_mlp: bool = setting(False, "hidden layers gate between two encoders (modified MLP)")
     lr: float = setting(1e-3, "initial Adam learning rate")
     lr_decay: float = setting(0.01, "the learning rate decays exponentially to lr * lr_decay at the last Adam step")
+    warmup_steps: int = setting(0, "Adam steps of a linear learning-rate warm-up from lr/W to lr before the decay")
     device: str = setting("auto", "where to train (auto: CUDA when available)", choices=DEVICES)
     dtype: str = setting("float32", "floating-point precision", choices=DTYPES)
     seed: int = setting(0, "seed of every random stream")
@@ -126,6 +135,10 @@ class Config:
     rar_add: int = setting(64, "points rar adds to its pool per resampling")
     statistics_every: int = setting(0, "steps between quadrature statistics (0: only at the end)", metavar="M")
     balance_every: int = setting(0, "steps between gradient-norm loss balancing (0: off)", metavar="M")
+    causal_epsilon: float = setting(
+        0.0, "causal training: weight exp(-eps * residual of earlier times) on the PDE residual (0: off)", metavar="EPS"
+    )
+    causal_bins: int = setting(32, "time bins of causal training", metavar="M")
     local_norm_stats: bool = setting(
         False, "under torchrun: BatchNorm statistics of each process's batch, not of the global batch"
     )
@@ -144,6 +157,10 @@ class Config:
                 check_choice(field.name, getattr(self, field.name), choices)
         for name in ("batch", "width", "depth", "eval_every", "eval_points", "replicates"):
             _require(getattr(self, name) >= 1, f"{name} must be a positive integer, got {getattr(self, name)}")
+        _require(
+            0 <= self.warmup_steps < max(self.steps, 1),
+            f"warmup_steps must be from 0 to steps - 1 ({self.steps - 1}), got {self.warmup_steps}",
+        )
         for name in ("steps", "lbfgs_steps"):
             _require(getattr(self, name) >= 0, f"{name} must be zero or more, got {getattr(self, name)}")
         _require(self.steps + self.lbfgs_steps >= 1, "steps + lbfgs_steps must be at least 1")
@@ -163,9 +180,15 @@ class Config:
         _require(self.statistics_every >= 0, f"statistics_every must be zero or more, got {self.statistics_every}")
         _require(self.balance_every >= 0, f"balance_every must be zero or more, got {self.balance_every}")
         _require(
+            0 <= self.causal_epsilon < math.inf,
+            f"causal_epsilon must be zero or more and finite, got {self.causal_epsilon}",
+        )
+        _require(self.causal_bins >= 1, f"causal_bins must be a positive integer, got {self.causal_bins}")
+        _require(
             not self.local_norm_stats or self.norm in BATCH_COUPLED_NORMS,
             f"local_norm_stats applies to batch-coupled norms ({', '.join(BATCH_COUPLED_NORMS)}), not '{self.norm}'",
         )
+        self.check_backbone()
         self.check_sampler_options()
         if self.compile:
             check_compile_available(self.engine)
@@ -179,6 +202,19 @@ class Config:
         check_names(settings)
         merged = {**defaults, **{k: v for k, v in settings.items() if v is not None}}
         return cls(**merged)
+
+    def check_backbone(self) -> None:
+        """Raise for MLP settings given to a PirateNet (it has its own embedding and gates)."""
+        if self.backbone != "pirate":
+            return
+        _require(
+            self.norm in PIRATE_NORMS,
+            f"backbone 'pirate' takes norm {', '.join(PIRATE_NORMS)} (its dense layers), not '{self.norm}'",
+        )
+        _require(self.width >= 2 and self.width % 2 == 0, f"backbone 'pirate' needs an even width, got {self.width}")
+        _require(
+            not self.modified_mlp, "backbone 'pirate' gates its blocks itself; modified_mlp applies to backbone 'mlp'"
+        )
 
     def sampler_options(self) -> dict[str, object]:
         """The options of this run's rule: ``samplers.get(self.sampler, **self.sampler_options())``."""

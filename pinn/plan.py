@@ -44,6 +44,7 @@ import torch
 from pdes.data import Data
 from pdes.geometry import Region
 from pdes.problem import Problem, Term, check_residual
+from pinn.causal import Causal
 from pinn.choices import ENGINES, check_choice
 from pinn.compiled import compiled
 from pinn.derivatives import AutogradDerivatives, ForwardDerivatives, Key, forward_parts
@@ -105,9 +106,12 @@ class StepPlan:
         shared_points: bool = False,
         terms: Sequence[Term] | None = None,
         compile: str | None = None,
+        causal: Mapping[str, Causal] | None = None,
     ):
         check_choice("engine", engine, ENGINES)
         self.problem = problem
+        self.causal = dict(causal or {})
+        """``{term: Causal}``: the terms whose squared residuals get causal factors (``pinn.causal``)."""
         self.engine = "forward" if compile is not None else engine
         self.compile = compile
         self.known_model = forward_parts(model) is not None
@@ -195,12 +199,17 @@ class StepPlan:
             return self._term_losses(model, batches)
 
     def term_losses(self, model: Model, batches: Mapping[str, Quadrature]) -> dict[str, Tensor]:
-        """``{term: Σ_i w_i r(x_i)²}`` with the settled reads and engines (what ``compile`` compiles)."""
+        """``{term: Σ_i w_i r(x_i)²}`` (``Σ_i c(t_i) w_i r(x_i)²`` for causal terms) with the settled reads and
+        engines (what ``compile`` compiles)."""
         losses = {}
         for group in self.groups:
             q = batches[group.owner.name]
             for term, r in zip(group.terms, self._residuals(model, group, q)):
-                losses[term.name] = q.mean(r**2)
+                squared = r**2
+                causal = self.causal.get(term.name)
+                if causal is not None:
+                    squared = causal.factors(q.points[:, -1], squared, q.weights) * squared
+                losses[term.name] = q.mean(squared)
         return {t.name: losses[t.name] for t in self.problem.terms if t.name in losses}
 
     def residuals(self, model: Model, points: Tensor | Quadrature) -> list[Tensor]:

@@ -210,6 +210,11 @@ def resume_run(
         )
     was = Config(**saved["config"])
     config = extended_config(was, settings, saved, out)
+    if was.warmup_steps and config.steps != was.steps:
+        raise ValueError(
+            f"the run in '{out}' warms up its learning rate and decays it over its {was.steps} Adam steps; it cannot "
+            "take more Adam steps (start a new run, or --warm-start from this one)"
+        )
     for name, value in settings.items():
         if value is not None and getattr(config, name, value) != value:
             raise ValueError(f"{name}={value} differs from the resumed run's {name}={getattr(config, name)}")

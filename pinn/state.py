@@ -27,6 +27,7 @@ from pdes.data import Data
 from pdes.problem import Problem, Term
 from pinn.config import Config
 from pinn.nn import MLP, BatchNorm
+from pinn.pirate import PirateNet
 from pinn.transformed import Transformed
 from pinn.unknowns import check_outputs, inverse_of, shared_outputs, with_unknowns
 from samplers.empirical import Empirical
@@ -39,10 +40,45 @@ LBFGS_STREAM, STATISTICS_STREAM = "<lbfgs>", "<statistics>"
 """Names of the two streams besides the terms' own."""
 
 
+def learning_rate_schedule(adam: torch.optim.Adam, config: Config) -> torch.optim.lr_scheduler.LRScheduler:
+    """Adam's learning rate: ``lr`` decaying exponentially to ``lr · lr_decay`` at the last Adam step; with
+    ``warmup_steps`` W > 0, first ``lr · (k + 1)/W`` at steps ``k < W``, then the decay over the remaining steps.
+
+    Without warm-up it is ``ExponentialLR`` (``lr`` times ``γ = lr_decay^(1/steps)`` at each step), as run
+    files written before the warm-up existed hold it.
+    """
+    warmup = config.warmup_steps
+    if warmup == 0:
+        return torch.optim.lr_scheduler.ExponentialLR(adam, config.lr_decay ** (1.0 / max(config.steps, 1)))
+    decay_steps = max(config.steps - warmup, 1)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return config.lr_decay ** ((step - warmup) / decay_steps)
+
+    return torch.optim.lr_scheduler.LambdaLR(adam, factor)
+
+
+def backbone(problem: Problem, config: Config) -> nn.Module:
+    """The solver's own network of ``config.backbone``: ``pinn.nn.MLP`` or ``pinn.pirate.PirateNet``."""
+    shape = {"width": config.width, "depth": config.depth, "activation": config.activation, "norm": config.norm}
+    if config.backbone == "pirate":
+        return PirateNet(problem.domain.bounds, shared_outputs(problem), fourier_scale=config.fourier_scale, **shape)
+    return MLP(
+        problem.domain.bounds,
+        shared_outputs(problem),
+        fourier_features=config.fourier_features,
+        fourier_scale=config.fourier_scale,
+        modified_mlp=config.modified_mlp,
+        **shape,
+    )
+
+
 def build_model(problem: Problem, config: Config, model: nn.Module | None = None) -> nn.Module:
     """The network for ``problem`` on ``config``'s device and dtype, with the problem's output transform.
 
-    Without ``model``: the ``pinn.nn.MLP`` the config describes, seeded by ``config.seed``.
+    Without ``model``: the backbone the config describes (``backbone``), seeded by ``config.seed``.
     A user's ``model`` (``(N, d)`` points to ``(N, len(problem.fields))`` outputs) is used as it is.
     A problem with unknowns gets them inside the model (``pinn.unknowns.with_unknowns``; a separate
     unknown field's network seeded by ``config.seed + 1``); the backbone then gives every field but
@@ -51,17 +87,7 @@ def build_model(problem: Problem, config: Config, model: nn.Module | None = None
     if model is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            model = MLP(
-                problem.domain.bounds,
-                shared_outputs(problem),
-                width=config.width,
-                depth=config.depth,
-                activation=config.activation,
-                norm=config.norm,
-                fourier_features=config.fourier_features,
-                fourier_scale=config.fourier_scale,
-                modified_mlp=config.modified_mlp,
-            )
+            model = backbone(problem, config)
     else:
         check_user_model(model)
     with torch.random.fork_rng(devices=[]):
@@ -182,7 +208,7 @@ class TrainState:
 
     model: nn.Module
     adam: torch.optim.Adam
-    schedule: torch.optim.lr_scheduler.ExponentialLR
+    schedule: torch.optim.lr_scheduler.LRScheduler
     lbfgs: torch.optim.LBFGS
     rules: dict[str, Rule]
     generators: dict[str, torch.Generator]
@@ -204,7 +230,6 @@ class TrainState:
         # backward(inputs=parameters): no gradient flows on to the collocation points
         parameters = [p for p in model.parameters() if p.requires_grad]
         adam = torch.optim.Adam(adam_groups(model, parameters, problem, config.lr), lr=config.lr, fused=True)
-        gamma = config.lr_decay ** (1.0 / max(config.steps, 1))
         lbfgs = torch.optim.LBFGS(
             parameters,
             lr=1.0,
@@ -217,7 +242,7 @@ class TrainState:
         return cls(
             model=model,
             adam=adam,
-            schedule=torch.optim.lr_scheduler.ExponentialLR(adam, gamma),
+            schedule=learning_rate_schedule(adam, config),
             lbfgs=lbfgs,
             rules=term_rules(groups, config),
             generators=dict(zip(names, stream_generators(config.seed, len(names), rank))),

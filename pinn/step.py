@@ -26,6 +26,7 @@ from torch import nn
 
 from pdes.problem import Problem
 from pinn import distributed
+from pinn.causal import causal_terms
 from pinn.config import Config
 from pinn.distributed import Processes
 from pinn.plan import StepPlan, total_loss
@@ -89,7 +90,13 @@ def setup(
     processes, device = distributed.start(config.torch_device)
     network = build_model(problem, config, model).to(device)
     compile = "inductor" if config.compile else None
-    plan = StepPlan(problem, network, config.engine, config.shared_points, compile=compile)
+    causal = causal_terms(problem, config.causal_epsilon, config.causal_bins)
+    if config.causal_epsilon > 0 and not causal:
+        raise ValueError(
+            f"causal_epsilon applies to a PDE residual on a space-time domain; {problem.name} has none "
+            "(set causal_epsilon=0)"
+        )
+    plan = StepPlan(problem, network, config.engine, config.shared_points, compile=compile, causal=causal)
     state = TrainState.create(problem, config, network, [group.terms for group in plan.groups], processes.rank)
     parallel = distributed.parallel_losses(network, plan, processes, config.local_norm_stats)
     losses = parallel if parallel is not None else partial(plan.losses, network)

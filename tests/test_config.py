@@ -101,7 +101,7 @@ def test_int_is_a_number_but_bool_is_not_an_int(tmp_path):
 @pytest.mark.parametrize(
     "text,message",
     [
-        ("stepz = 3", "unknown setting 'stepz'; valid settings: activation, balance_every, base_sampler, batch"),
+        ("stepz = 3", "unknown setting 'stepz'; valid settings: activation, backbone, balance_every, base_sampler"),
         ("[solver]\nsteps = 3", "unknown setting 'solver'; valid settings: activation"),
         ('steps = "ten"', "setting 'steps' must be an integer, got \"ten\""),
         ("steps = 1.5", "setting 'steps' must be an integer, got 1.5"),
