@@ -4,8 +4,8 @@ On the unit disk ``Ω``, ``−Δu = s`` with ``u = 0`` on the circle and the sou
 
     s(r) = (2/σ²) exp(−r²/(2σ²)),     r = |x|,
 
-a spot of width ``σ`` (0.02 by default: a tenth of a percent of the disk's area lies within 2σ of
-its centre, so a set of a few hundred points holds none of it). The total power is ``∫ s = 4π``.
+a spot of width ``σ`` (0.02 by default: 0.16 % of the disk's area lies within 2σ of its centre,
+so a set of 256 uniform points holds none of it with probability about 2/3). The total power is ``∫ s = 4π``.
 The solution is radial: ``−(r u')'/r = s`` gives ``u' = −2(1 − exp(−a r²))/r``, ``a = 1/(2σ²)``, and
 
     u(r) = Ein(a) − Ein(a r²),     Ein(z) = ∫₀^z (1 − e^{−τ})/τ dτ = E₁(z) + ln z + γ,

@@ -1,7 +1,7 @@
 """Studies: grids of solves of one problem, measured and tabulated (``pinn study …``).
 
-``norm_study`` (norms × batch sizes) lives in ``pinn.studies.norms``, ``density_study`` (pool
-sizes × batch sizes × rules) in ``pinn.studies.density``; the shared machinery
+``norm_study`` (norms × batch sizes) lives in ``pinn.studies.norms``, ``density_study`` (arms ×
+batch sizes × seeds) in ``pinn.studies.density``; the shared machinery
 (running the grid, skipping finished runs, HDF5 results, tables, plots) in ``pinn.studies.grid``.
 """
 

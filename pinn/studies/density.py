@@ -16,8 +16,9 @@ evaluates, which sets its memory) and a seed. Every arm of a study takes the sam
   RAD_CANDIDATES·B Sobol' candidates redrawn every ``refresh_every`` steps;
 - any arm with ``+lbfgs``: after its Adam steps, ``lbfgs_steps`` L-BFGS steps on one batch of B of
   the arm's own points (the set itself for ``full``, a minibatch of the pool, a fresh draw): the
-  same memory as its Adam steps, so it is the fair L-BFGS counterpart of every arm. Arms without
-  ``+lbfgs`` take no L-BFGS steps.
+  same memory as its Adam steps. For a pool or fresh arm that is one fixed B-subset, so L-BFGS
+  turns it back into full-batch training on B points and gives up its density: it is the same
+  memory, not a fair counterpart (heat_spot measured it). Arms without ``+lbfgs`` take no L-BFGS steps.
 
 Each run solves in a child process started by a forkserver (a process that imported the package
 once and never trained), ``workers`` of them at a time, each on the parent's number of torch
