@@ -360,11 +360,11 @@ def result_row(problem: Problem, cell: Cell, outcome: Outcome, probe: dict, out:
         row[f"rel_l2/{name}"] = number(errors.get(name, {}), "rel_l2")
         row[f"rel_l2_se/{name}"] = number(errors.get(name, {}), "std_error")
     quadrature = report.get("quadrature", {})
+    pool = cell.arm.settings(cell.batch, 0).get("pool", FRESH)
     for term in interior_terms(problem):
         stats = quadrature.get(term.name, {})
         for key in ("estimate", "std_error", "grad_var_trace", "grad_snr", "pool_loss", "fresh_loss", "pool_gap"):
             row[f"{key}/{term.name}"] = number(stats, key)
-        pool = cell.arm.settings(cell.batch, 0).get("pool", FRESH)
         row[f"batch_grad_var/{term.name}"] = minibatch_gradient_variance(
             number(stats, "grad_var_trace"), cell.batch, pool
         )

@@ -445,9 +445,9 @@ def gap_panels(problem: Problem, rows: Sequence[dict]) -> list[Panel]:
 def memory_panels(problem: Problem, rows: Sequence[dict]) -> list[Panel]:
     """(iii) Error against the memory of a training step, one line per arm (its batch sizes)."""
     panels = []
+    memory = by_cell(rows, lambda r: r["train_memory_mb"])
     for field in problem.fields:
         errors = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
-        memory = by_cell(rows, lambda r: r["train_memory_mb"])
         series, spreads = {}, {}
         for arm in arms_of(rows):
             keys = [(arm, b) for b in batches_of(rows) if (arm, b) in errors]
