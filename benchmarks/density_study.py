@@ -4,16 +4,18 @@
 
 - ``heat2d_varcoef`` (FEM reference, errors on its mesh's Gauss rule) and ``heat_spot`` (a heat
   source of width 0.02 in the unit disk, analytic reference, errors on 65536 fixed Sobol' points):
-  every arm (``ARMS``: full batch on Sobol' and uniform sets, the same with L-BFGS, pools of 4, 16, 64
-  and 256 batches, fresh Sobol' and uniform points, RAD) at batches 64, 256, 1024 and 4096;
+  every arm (``ARMS``: full batch on Sobol' and uniform sets, full batch with L-BFGS, pools of 4, 16,
+  64 and 256 batches, fresh Sobol' and uniform points, RAD) at batches 64, 256, 1024 and 4096, until
+  converged from STEPS Adam steps up to MAX_STEPS (``until_converged``); then WALL_ARMS at equal wall
+  time, WALL_S seconds of Adam steps each, at the same batches;
 - ``cavity`` (smooth lid, Re = 100, FEM reference): full-sobol, pool16, pool256 and fresh-sobol at
   batches 64, 256 and 1024, for 2000 steps (a cavity step costs 3–5× a heat step);
 
-three seeds per cell, STEPS Adam steps for every arm of a problem (the problem's other defaults), the
-``+lbfgs`` arms then LBFGS_STEPS L-BFGS steps on one batch of their points, REPLICATES draws for the
-quadrature statistics, two runs at a time (one per core, one torch thread each). Runs go to
-``OUT/<problem>/<run>`` and finished ones are skipped on a rerun; each study's files
-(``pinn.studies.density_report.OUTPUTS``) are copied to ``benchmarks/results/density_study/<problem>/``.
+three seeds per cell, the problem's other defaults, ``full-sobol+lbfgs`` then LBFGS_STEPS L-BFGS
+steps on its set, REPLICATES draws for the quadrature statistics, two runs at a time (one per core,
+one torch thread each). Runs go to ``OUT/<problem>/<run>`` (``OUT/<problem>-wall/`` at equal wall
+time) and finished ones are skipped on a rerun; each study's files
+(``pinn.studies.density_report.OUTPUTS``) are copied to ``benchmarks/results/density_study/<study>/``.
 
 Beside them, the memory model: the peak tensor memory of a training step (``probe_training``, fresh
 points) at batches MODEL_BATCHES for MLPs of MODEL_SHAPES on heat2d_varcoef and cavity, its slope per
@@ -44,6 +46,9 @@ from pinn.studies.density_report import OUTPUTS, best_against_full, by_cell, see
 
 RESULTS = Path(__file__).parent / "results" / "density_study"
 STEPS = {"heat2d_varcoef": 3000, "heat_spot": 3000, "cavity": 2000}
+MAX_STEPS = {"heat2d_varcoef": 6000, "heat_spot": 6000}
+WALL_S = 15.0
+WALL_ARMS = ["full-sobol", "pool64", "rad"]
 BATCHES = {"heat2d_varcoef": [64, 256, 1024, 4096], "heat_spot": [64, 256, 1024, 4096], "cavity": [64, 256, 1024]}
 CAVITY_ARMS = ["full-sobol", "pool16", "pool256", "fresh-sobol"]
 SEEDS = [0, 1, 2]
@@ -59,27 +64,35 @@ def arms(problem: str) -> list[str]:
     return CAVITY_ARMS if problem == "cavity" else list(ARMS)
 
 
-def run_study(name: str, out: Path) -> tuple[list[dict], float]:
-    """The study of ``name`` into ``out/<name>``, its files copied to results/; the rows and the wall time."""
+def run_study(name: str, out: Path, wall: bool = False) -> tuple[list[dict], float]:
+    """The study of ``name`` into ``out/<study>``, its files copied to results/; the rows and the wall time.
+    ``wall``: WALL_ARMS at equal wall time (study ``<name>-wall``); otherwise every arm at equal steps."""
     problem = pdes.get(name)
+    study = f"{name}-wall" if wall else name
+    if wall:
+        budget = {"wall_s": WALL_S}
+    elif name in MAX_STEPS:
+        budget = {"steps": STEPS[name], "until_converged": True, "max_steps": MAX_STEPS[name]}
+    else:
+        budget = {"steps": STEPS[name]}
     start = time.perf_counter()
     rows = density_study(
         problem,
-        arms(name),
+        WALL_ARMS if wall else arms(name),
         BATCHES[name],
-        out / name,
+        out / study,
         seeds=SEEDS,
         workers=WORKERS,
-        steps=STEPS[name],
         replicates=REPLICATES,
         lbfgs_steps=LBFGS_STEPS,
+        **budget,
     )
-    wall = time.perf_counter() - start
-    target = RESULTS / name
+    wall_time = time.perf_counter() - start
+    target = RESULTS / study
     target.mkdir(parents=True, exist_ok=True)
     for file in OUTPUTS:
-        shutil.copy(out / name / file, target / file)
-    return rows, wall
+        shutil.copy(out / study / file, target / file)
+    return rows, wall_time
 
 
 def step_memory(name: str, width: int, depth: int, batch: int) -> float:
@@ -119,25 +132,27 @@ def summary(name: str, rows: list[dict]) -> str:
     table = []
     for field in problem.fields:
         cells = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
-        for lbfgs in (False, True):
-            for batch in BATCHES[name]:
-                found = best_against_full(cells, batch, lbfgs)
-                if found is None:
-                    continue
-                full, full_error, best, best_error = found
-                separated = "yes" if full_error.separates_from(best_error) else "no"
-                fresh = cells.get(("fresh-sobol", batch))
-                table.append(
-                    [
-                        field,
-                        batch,
-                        f"{full}: {full_error}",
-                        f"{best}: {best_error}",
-                        f"{full_error.mean / best_error.mean:.2g} ({separated})",
-                        str(fresh) if fresh is not None and not lbfgs else "—",
-                    ]
-                )
-    headers = ["field", "batch", "full batch", "best other arm", "full / best (separate)", "fresh-sobol"]
+        for batch in BATCHES[name]:
+            found = best_against_full(cells, "full-sobol", batch)
+            if found is None:
+                continue
+            full_error, best, best_error = found
+            separated = "yes" if full_error.separates_from(best_error) else "no"
+            steps = max(r["steps"] for r in rows if r["batch"] == batch)
+            lbfgs = cells.get(("full-sobol+lbfgs", batch))
+            table.append(
+                [
+                    field,
+                    batch,
+                    steps,
+                    str(full_error),
+                    f"{best}: {best_error}",
+                    f"{full_error.mean / best_error.mean:.2g} ({separated})",
+                    str(lbfgs) if lbfgs is not None else "—",
+                ]
+            )
+    headers = ["field", "batch", "Adam steps", "full-sobol", "best other arm", "full / best (separate)"]
+    headers += ["full-sobol+lbfgs"]
     powers = []
     for field in problem.fields:
         sd = seed_spread(rows, field)
@@ -146,6 +161,23 @@ def summary(name: str, rows: list[dict]) -> str:
         markdown_table(headers, table)
         + f"\nSeeds' spread and the chance to see a 2× difference: {'; '.join(powers)}.\n"
     )
+
+
+def wall_summary(name: str, rows: list[dict]) -> str:
+    """Each arm × batch at equal wall time: error [range] and the steps taken."""
+    problem = pdes.get(name)
+    table = []
+    for field in problem.fields:
+        cells = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
+        steps = by_cell(rows, lambda r: float(r["steps"]))
+        walls = by_cell(rows, lambda r: r["wall_time_s"])
+        for arm in WALL_ARMS:
+            line = [field, arm]
+            for batch in BATCHES[name]:
+                key = (arm, batch)
+                line.append(f"{cells[key]} ({steps[key].mean:.0f} steps, {walls[key].mean:.0f} s)")
+            table.append(line)
+    return markdown_table(["field", "arm", *(f"batch {b}" for b in BATCHES[name])], table)
 
 
 def noise_target(rows: list[dict]) -> str:
@@ -171,12 +203,20 @@ def main() -> None:
         rows, wall = run_study(name, args.out)
         results[name] = rows
         images = f"![{name}: error against distinct points](results/density_study/{name}/study_error.png)"
+        budget = f"from {STEPS[name]} up to {MAX_STEPS[name]}" if name in MAX_STEPS else f"{STEPS[name]}"
         sections.append(
             f"#### {name}\n\n{len(rows)} runs ({wall / 60:.1f} min of wall in this call; finished runs are read back), "
-            f"{STEPS[name]} Adam steps each. Every table, plot and history: `results/density_study/{name}/`.\n\n"
+            f"{budget} Adam steps. Every table, plot and history: `results/density_study/{name}/`.\n\n"
             f"{images}\n\n{summary(name, rows)}"
         )
         print((RESULTS / name / "study.md").read_text().split("\n## Every run")[0])
+        if name in MAX_STEPS:
+            rows, wall = run_study(name, args.out, wall=True)
+            sections.append(
+                f"#### {name} at equal wall time\n\n{len(rows)} runs of {', '.join(WALL_ARMS)}, {WALL_S:g} s of Adam "
+                f"steps each ({wall / 60:.1f} min of wall in this call). `results/density_study/{name}-wall/`.\n\n"
+                + wall_summary(name, rows)
+            )
     sections.append(f"#### Memory model\n\n{memory_model()}")
     body = (
         "Arms at equal memory per step (the batch) and equal Adam steps, three seeds per cell; a cell is the "

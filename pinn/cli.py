@@ -20,7 +20,8 @@
                        [--infer NAME[=X0],…]   (observations to fit, coefficients to infer)
     pinn study norms PROBLEM [--norms none,layer,…] [--batch 8,64,1024] [solve options] --out DIR
     pinn study density PROBLEM [--arms full-sobol,pool16,fresh-sobol,…] [--batch 256,1024,4096]
-                       [--seeds 0,1,2] [--workers N] [--steps N] [solve options] --out DIR
+                       [--seeds 0,1,2] [--workers N] [--steps N] [--until-converged [--max-steps N] | --wall-s S]
+                       [solve options] --out DIR
     pinn export-vtk DIR [--times t1,t2,…] [--resolution N] [--png] [--problem SOURCE]
     pinn plot DIR [--format png,pdf,svg] [--out PLOTDIR]
     pinn convert-run DIR --trust    (a run file of the old pickle format, from a source you trust)
@@ -439,6 +440,15 @@ def add_density_study(studies: argparse._SubParsersAction) -> None:
     density.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="comma-separated seeds, one run each")
     density.add_argument("--workers", type=int, default=1, help="runs at a time, each in its own process")
     density.add_argument(
+        "--until-converged",
+        action="store_true",
+        help="double each batch's steps, from --steps, until the full-batch arm's error has stopped falling",
+    )
+    density.add_argument("--max-steps", type=int, help="the most steps --until-converged gives (8 × --steps)")
+    density.add_argument(
+        "--wall-s", type=float, help="equal wall time: each run takes the steps its probe says fit in this many seconds"
+    )
+    density.add_argument(
         "--out", required=True, help="the study's directory: new, empty or this study's (study.json); runs and results"
     )
     density.set_defaults(run=cmd_study_density)
@@ -553,7 +563,16 @@ def cmd_study_density(args: argparse.Namespace) -> int:
     settings = solver_settings(args)
     batches = settings.pop("batch")
     pinn.studies.density_study(
-        problem, args.arms, batches, args.out, seeds=args.seeds, workers=args.workers, **settings
+        problem,
+        args.arms,
+        batches,
+        args.out,
+        seeds=args.seeds,
+        workers=args.workers,
+        until_converged=args.until_converged,
+        max_steps=args.max_steps,
+        wall_s=args.wall_s,
+        **settings,
     )
     print(Path(args.out, pinn.studies.grid.SUMMARY).read_text(), end="")
     print(f"wrote {args.out}/{', '.join(OUTPUTS)}")

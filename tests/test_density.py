@@ -19,18 +19,18 @@ from pinn.config import Config
 from pinn.step import next_batches, setup
 from pinn.studies import density_study, norm_study
 from pinn.studies.density import Cell, minibatch_gradient_variance, parse_arm, probe_training
-from pinn.studies.density_report import OUTPUTS, separation_power, spread
+from pinn.studies.density_report import OUTPUTS, by_cell, selection_false_positive, separation_power, spread
 from pinn.studies.errors import ErrorRule, integrated_errors
 from pinn.studies.memory import PeakMemory
 
 TINY = {"steps": 4, "width": 4, "depth": 1, "eval_points": 64, "eval_every": 2, "replicates": 2, "lbfgs_steps": 2}
-GRID = {"arms": ["full-sobol", "pool4", "fresh-uniform+lbfgs"], "batches": [16, 64], "seeds": [0, 1]}
-NAMES = [f"{arm}-b{b}-s{s}" for arm in GRID["arms"] for b in GRID["batches"] for s in GRID["seeds"]]
+GRID = {"arms": ["full-sobol", "pool4", "fresh-uniform", "full-sobol+lbfgs"], "batches": [16, 64], "seeds": [0, 1]}
+NAMES = [f"{arm}-b{b}-n4-s{s}" for arm in GRID["arms"] for b in GRID["batches"] for s in GRID["seeds"]]
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """A study of heat1d: three arms × batches 16, 64 × seeds 0, 1, two runs at a time."""
+    """A study of heat1d: four arms × batches 16, 64 × seeds 0, 1, two runs at a time."""
     out = tmp_path_factory.mktemp("density")
     rows = density_study(pdes.get("heat1d"), out=out, progress=False, workers=2, **GRID, **TINY)
     return out, rows
@@ -38,24 +38,27 @@ def study(tmp_path_factory):
 
 def test_study_runs_every_arm_batch_and_seed(study):
     out, rows = study
-    assert [f"{r['arm']}-b{r['batch']}-s{r['seed']}" for r in rows] == NAMES
+    assert [r["run"] for r in rows] == NAMES
     assert {r["status"] for r in rows} == {"finished"}
     for name, row in zip(NAMES, rows):
         report = json.loads((out / name / "report.json").read_text())
         config = report["config"]
         assert config["seed"] == row["seed"] and config["batch"] == row["batch"] and config["steps"] == 4
         assert config["lbfgs_steps"] == (2 if row["arm"].endswith("+lbfgs") else 0)
-        expected_pool = {"full-sobol": row["batch"], "pool4": 4 * row["batch"], "fresh-uniform+lbfgs": "fresh"}
+        expected_pool = {"full-sobol": row["batch"], "pool4": 4 * row["batch"], "fresh-uniform": "fresh"}
+        expected_pool["full-sobol+lbfgs"] = row["batch"]
         assert config["pool"] == expected_pool[row["arm"]]
         assert config["base_sampler"] == ("uniform" if "uniform" in row["arm"] else "sobol")
         errors = json.loads((out / name / "errors.json").read_text())
+        probe = json.loads((out / name / "probe.json").read_text())
+        assert probe["key"]["batch"] == row["batch"] and "steps" not in probe["key"]
         assert errors["rule"] == "sobol" and row["rel_l2/u"] == errors["fields"]["u"]["rel_l2"]
         assert 0 < row["rel_l2_se/u"] < row["rel_l2/u"]
         correction = 1.0 if config["pool"] == "fresh" else 1 - row["batch"] / config["pool"]
         trace = report["quadrature"]["pde"]["grad_var_trace"]
         assert row["batch_grad_var/pde"] == pytest.approx(trace / row["batch"] * correction, rel=1e-12)
     assert [r["distinct_points"] for r in rows[:8]] == [16, 16, 64, 64, 64, 64, 256, 256]
-    assert [r["distinct_points"] for r in rows[8:]] == [64, 64, 256, 256]  # fresh: steps × batch
+    assert [r["distinct_points"] for r in rows[8:12]] == [64, 64, 256, 256]  # fresh: steps × batch
     seeds = {r["seed"]: r["rel_l2/u"] for r in rows if r["arm"] == "pool4" and r["batch"] == 16}
     assert seeds[0] != seeds[1]  # the seed reaches the network and the points
 
@@ -70,6 +73,7 @@ def test_study_files(study):
         history = json.loads(h5[f"history/{NAMES[0]}/json"][0])
         assert list(h5[f"history/{NAMES[0]}/eval_wall_s"][()]) == [e["wall_s"] for e in history["eval"]]
         assert json.loads(h5.attrs["settings"])["steps"] == 4
+        assert json.loads(h5.attrs["format"]) == "pinn-density-2"
     text = (out / "study.md").read_text()
     cells = {
         (arm, b): spread([r["rel_l2/u"] for r in rows if r["arm"] == arm and r["batch"] == b])
@@ -77,7 +81,7 @@ def test_study_files(study):
         for b in GRID["batches"]
     }
     assert f"| pool4 | {cells['pool4', 16]} | {cells['pool4', 64]} |" in text
-    for heading in ("at equal steps", "Minibatching against full batch", "Convergence", "Equal wall time", "Power"):
+    for heading in ("at equal steps", "Minibatching against full batch", "Convergence", "Power", "full-sobol+lbfgs"):
         assert heading in text
     for name in OUTPUTS:
         if name.endswith(".png"):
@@ -101,14 +105,14 @@ def test_interrupted_study_goes_on_where_it_stopped(study, tmp_path, capsys):
     assert [r["status"] for r in again] == ["skipped"] * (len(NAMES) - 1) + ["finished"]
     assert again[-1]["rel_l2/u"] == rows[-1]["rel_l2/u"]  # the same seed gives the same run
     err = capsys.readouterr().err
-    assert f"{len(NAMES) - 1} of {len(NAMES)} runs finished earlier; 1 to run" in err
+    assert f"{len(NAMES) - 1} of {len(NAMES)} runs done earlier; 1 to run" in err
     assert f"run 1 of 1: {NAMES[-1]} finished" in err
 
 
 def batches_of_steps(arm: str, batch: int, steps: int) -> list[torch.Tensor]:
     """The points of heat1d's pde batch at each of ``steps`` Adam steps of ``arm`` (no training in between)."""
     problem = pdes.get("heat1d")
-    cell = Cell(parse_arm(arm), batch, 0)
+    cell = Cell(parse_arm(arm), batch, 0, steps)
     run, state = setup(problem, Config.build(problem.defaults, {**TINY, **cell.settings(0)}))
     points = []
     for _ in range(steps):
@@ -141,14 +145,32 @@ def test_a_pool_arm_serves_its_pool_without_replacement_within_an_epoch():
     [
         ("full-uniform", "full", "uniform", 1, False),
         ("pool16", "pool", "sobol", 16, False),
-        ("pool64-uniform+lbfgs", "pool", "uniform", 64, True),
+        ("pool64-uniform", "pool", "uniform", 64, False),
         ("fresh-sobol", "fresh", "sobol", 1, False),
-        ("rad+lbfgs", "rad", "sobol", 1, True),
+        ("full-uniform+lbfgs", "full", "uniform", 1, True),
+        ("rad", "rad", "sobol", 1, False),
     ],
 )
 def test_arm_names(name, kind, base, multiple, lbfgs):
     arm = parse_arm(name)
-    assert (arm.kind, arm.base, arm.multiple, arm.lbfgs) == (kind, base, multiple, lbfgs)
+    assert (arm.name, arm.kind, arm.base, arm.multiple, arm.lbfgs) == (name, kind, base, multiple, lbfgs)
+
+
+def test_an_arm_has_one_name_and_aliases_are_repeats(tmp_path):
+    assert parse_arm("pool16-sobol").name == "pool16"
+    with pytest.raises(ValueError, match="repeat under other names: pool16, pool16-sobol are pool16, pool16"):
+        density_study(pdes.get("heat1d"), ["pool16", "pool16-sobol"], [8], tmp_path, progress=False, **TINY)
+
+
+@pytest.mark.parametrize("name", ["pool64+lbfgs", "fresh-sobol+lbfgs", "rad+lbfgs"])
+def test_lbfgs_follows_only_a_full_batch_arm(name):
+    with pytest.raises(ValueError, match=re.escape(f"arm '{name}': +lbfgs follows only a full-batch arm")):
+        parse_arm(name)
+
+
+def test_a_pool_larger_than_the_steps_can_serve_counts_what_was_served():
+    assert parse_arm("pool256").distinct_points(64, 10, 1) == 640
+    assert parse_arm("pool256").distinct_points(64, 1000, 1) == 256 * 64
 
 
 def test_rad_arm_settings_and_distinct_points():
@@ -180,6 +202,12 @@ def test_unknown_arms_are_refused_with_the_valid_forms(name):
         ({"workers": 0}, "workers must be a positive number of processes, got 0"),
         ({"batches": [0]}, "batch sizes must be positive integers, got 0"),
         ({"width": -1}, "width"),
+        ({"wall_s": 0}, "wall_s must be a positive number of seconds, got 0"),
+        ({"wall_s": 1.0}, "arm 'full-sobol+lbfgs': a study at equal wall time runs Adam only"),
+        ({"wall_s": 1.0, "until_converged": True, "arms": ["full-sobol"]}, "give either wall_s"),
+        ({"max_steps": 8}, "max_steps bounds until_converged"),
+        ({"max_steps": 2, "until_converged": True}, "max_steps must be an integer of at least steps (4), got 2"),
+        ({"until_converged": True, "arms": ["pool4"]}, "until_converged runs the full-batch arm first"),
     ],
 )
 def test_bad_settings_are_refused_before_any_run(tmp_path, change, message):
@@ -201,7 +229,9 @@ def test_cli_runs_a_study_and_refuses_bad_lists(tmp_path, capsys):
     assert main([*args, "--width", "4", "--depth", "1", "--replicates", "2", "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     assert (
-        "| fresh-sobol |" in out and "wrote" in out and (tmp_path / "a" / "fresh-sobol-b8-s0" / "errors.json").is_file()
+        "| fresh-sobol |" in out
+        and "wrote" in out
+        and (tmp_path / "a" / "fresh-sobol-b8-n2-s0" / "errors.json").is_file()
     )
     assert main(["study", "density", "heat1d", "--seeds", "0,x", "--out", str(tmp_path / "b")]) == 2
     assert "expected comma-separated seeds (integers from 0), got '0,x'" in capsys.readouterr().err
@@ -274,7 +304,33 @@ def test_separation_power():
     assert separation_power(1e-3, 3) == 1.0
     assert separation_power(1.0, 3) < 0.2
     assert math.isnan(separation_power(math.nan, 3))
-    assert str(spread([1.0, 4.0, math.nan])) == "2 [1, 4]" and spread([]).count == 0
+    assert str(spread([1.0, 4.0])) == "2 [1, 4]" and spread([]).count == 0
+    assert str(spread([1.0, 4.0, math.nan])) == "2 [1, 4] (2 of 3 seeds)"
+
+
+def test_a_cell_that_lacks_a_seed_neither_separates_nor_counts_a_diverged_run():
+    rows = [
+        {"arm": arm, "batch": 8, "seed": seed, "status": status, "e": e}
+        for arm, seed, status, e in [
+            ("a", 0, "finished", 1.0),
+            ("a", 1, "finished", 1.1),
+            ("b", 0, "finished", 10.0),
+            ("b", 1, "diverged", 0.001),
+        ]
+    ]
+    cells = by_cell(rows, lambda r: r["e"])
+    assert (cells["b", 8].count, cells["b", 8].runs, cells["b", 8].low) == (1, 2, 10.0)
+    assert not cells["a", 8].separates_from(cells["b", 8])
+    rows[3]["status"] = "finished"
+    rows[3]["e"] = 11.0
+    cells = by_cell(rows, lambda r: r["e"])
+    assert cells["a", 8].separates_from(cells["b", 8])
+
+
+def test_choosing_the_best_of_several_arms_raises_the_chance_of_a_false_separation():
+    one = selection_false_positive(0.1, 3, 1)
+    assert one == pytest.approx(separation_power(0.1, 3, 1.0), abs=0.02)
+    assert selection_false_positive(0.1, 3, 9) > 1.5 * one  # 0.19 against 0.10
 
 
 def test_peak_memory_sees_a_block_that_is_freed_again():
@@ -313,7 +369,7 @@ def test_train_memory_is_the_same_measured_twice_and_grows_with_the_batch(study)
     _, rows = study
     small, again, large = probe(16), probe(16), probe(64)
     assert again == pytest.approx(small, rel=0.01)
-    fresh16, fresh64 = (r["train_memory_mb"] for r in rows if r["arm"] == "fresh-uniform+lbfgs" and r["seed"] == 0)
+    fresh16, fresh64 = (r["train_memory_mb"] for r in rows if r["arm"] == "fresh-uniform" and r["seed"] == 0)
     assert fresh16 == pytest.approx(small, rel=0.01) and fresh64 == pytest.approx(large, rel=0.01)
     assert 2 * small < large <= 4 * small * 1.01
 
@@ -345,3 +401,53 @@ def test_pool_minibatch_variance_has_the_finite_population_factor():
     assert expected == pytest.approx(float(values.var()) / batch * 0.25)
     assert float(means.var()) == pytest.approx(expected, rel=0.1)
     assert minibatch_gradient_variance(2.0, 8, "fresh") == 0.25 and minibatch_gradient_variance(2.0, 8, 8) == 0.0
+
+
+def test_until_converged_doubles_the_budget_until_the_full_batch_arm_converges(tmp_path, monkeypatch):
+    import pinn.studies.density as density
+
+    arguments = {**TINY, "arms": ["full-sobol", "pool4"], "batches": [8], "seeds": [0]}
+    monkeypatch.setattr(density, "CONVERGED", 0.0)  # any finite ratio has converged
+    rows = density_study(pdes.get("heat1d"), out=tmp_path / "a", progress=False, until_converged=True, **arguments)
+    assert [r["steps"] for r in rows] == [4, 4]
+    monkeypatch.setattr(density, "CONVERGED", math.inf)  # never converged: doubled up to max_steps
+    out = tmp_path / "b"
+    rows = density_study(pdes.get("heat1d"), out=out, progress=False, until_converged=True, max_steps=16, **arguments)
+    assert [r["run"] for r in rows] == ["full-sobol-b8-n16-s0", "pool4-b8-n16-s0"]
+    assert [r["steps"] for r in rows] == [16, 16]
+    assert {p.name for p in out.iterdir() if p.is_dir()} == {
+        "full-sobol-b8-n4-s0",
+        "full-sobol-b8-n8-s0",
+        "full-sobol-b8-n16-s0",
+        "pool4-b8-n16-s0",
+    }
+    text = (out / "study.md").read_text()
+    assert re.search(r"\| u \| 8 \| 4 \|.*\| no \|", text) and re.search(r"\| u \| 8 \| 16 \|.*\| no \|", text)
+
+
+def test_equal_wall_time_gives_each_run_the_steps_its_probe_says_fit(tmp_path):
+    arguments = {**TINY, "arms": ["full-sobol", "fresh-uniform"], "batches": [8, 64], "seeds": [0]}
+    rows = density_study(pdes.get("heat1d"), out=tmp_path, progress=False, wall_s=0.2, **arguments)
+    for row in rows:
+        probe = json.loads((tmp_path / row["run"] / "probe.json").read_text())
+        assert row["run"].endswith("-t0.2s-s0")
+        assert row["steps"] == max(1, round(0.2 * probe["steps_per_s"])) > 4
+    assert "equal wall time (0.2 s of Adam steps each)" in (tmp_path / "study.md").read_text()
+
+
+def test_a_run_whose_process_dies_fails_alone(tmp_path, capsys):
+    arguments = {**TINY, "arms": ["full-sobol"], "batches": [8, 16], "seeds": [0]}
+    density_study(pdes.get("heat1d"), out=tmp_path, progress=False, **{**arguments, "batches": [32]})
+    (tmp_path / "full-sobol-b8-n4-s0").write_text("in the way")  # the child cannot make its directory
+    rows = density_study(pdes.get("heat1d"), out=tmp_path, workers=2, **arguments)
+    assert [r["status"] for r in rows] == ["failed", "finished"]
+    assert "full-sobol-b8-n4-s0 failed" in capsys.readouterr().err
+    assert (tmp_path / "full-sobol-b8-n4-s0").read_text() == "in the way"
+
+
+def test_a_script_without_a_main_guard_is_told_so(tmp_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    with pytest.raises(RuntimeError, match='call it under `if __name__ == "__main__":`'):
+        density_study(pdes.get("heat1d"), out=tmp_path, progress=False, **GRID, **TINY)

@@ -1,24 +1,27 @@
 """The density study's files: study.h5, study.md and the plots, from one row per run (``pinn.studies.density``).
 
 Every figure over seeds is the geometric mean of the runs of an arm at a batch size, with the
-range ``[min, max]`` of its seeds as its interval. Two cells *separate* when their ranges are
-disjoint; for two cells of n seeds each drawn from the same distribution that happens with
-probability ``2·n!²/(2n)!`` (0.1 at n = 3), and the study states its power to see a 2× difference
-(``separation_power``: the chance that the ranges separate when one cell's errors are twice the
-other's, with the seeds' spread measured in the study).
+range ``[min, max]`` of its seeds as its interval; a run that diverged or failed is left out of
+its cell, and a cell that lacks a seed says so ("2 of 3 seeds") and neither separates nor reaches
+an error. Two complete cells *separate* when their ranges are disjoint; for two cells of n seeds
+each drawn from the same distribution that happens with probability ``2·n!²/(2n)!`` (0.1 at
+n = 3), and the study states its power to see a 2× difference (``separation_power``: the chance
+that the ranges separate when one cell's errors are twice the other's, with the seeds' spread
+measured in the study) and the chance that the best of its arms separates from the full batch
+when no arm differs (``selection_false_positive``: picking the best first makes that likelier).
 
 Files, in the study's directory:
 
-- ``study.h5``: one row per run (``arm``, ``family``, ``batch``, ``seed``, ``status``, ``steps``,
-  ``lbfgs_steps``, ``distinct_points``, ``rel_l2/<field>`` and ``rel_l2_se/<field>`` by the study's
-  error rule, per interior term ``estimate``, ``std_error``, ``grad_var_trace``, ``batch_grad_var``,
-  ``grad_snr``, ``pool_loss``, ``fresh_loss``, ``pool_gap``, then ``train_memory_mb``,
-  ``run_peak_memory_mb``, ``steps_per_s``, ``wall_time_s``) and every history
-  (``history/<run>/step``, ``loss``, ``terms/<term>``, ``eval_step``, ``eval_wall_s``,
-  ``rel_l2/<field>``, ``json``);
-- ``study.md``: the tables (error at equal steps, minibatching against full batch, convergence of
-  the full-batch arm, equal wall time, the generalization gap, the points needed for an error, power,
-  and every run);
+- ``study.h5`` (attribute ``format``: DENSITY_FORMAT): one row per run (``run``, ``arm``,
+  ``kind``, ``family``, ``batch``, ``seed``, ``status``, ``steps`` (taken), ``lbfgs_steps``,
+  ``distinct_points``, ``rel_l2/<field>`` and ``rel_l2_se/<field>`` by the study's error rule, per
+  interior term ``estimate``, ``std_error``, ``grad_var_trace``, ``batch_grad_var``, ``grad_snr``,
+  ``pool_loss``, ``fresh_loss``, ``pool_gap``, then ``train_memory_mb``, ``run_peak_memory_mb``,
+  ``steps_per_s``, ``wall_time_s``) and every history (``history/<run>/step``, ``loss``,
+  ``terms/<term>``, ``eval_step``, ``eval_wall_s``, ``rel_l2/<field>``, ``json``);
+- ``study.md``: the tables (error at equal steps or equal wall time, minibatching against full
+  batch, convergence of the full-batch arm at each budget tried, the generalization gap, the points
+  needed for an error, power, and every run);
 - plots: ``study_error.png`` (error against distinct points at each batch, a line per family of arms,
   with the seeds' range), ``study_gap.png`` (loss on fresh points over loss on the training points,
   against distinct points), ``study_memory.png`` (error against memory per step, a line per arm),
@@ -40,6 +43,7 @@ from pdes.problem import Problem
 from pinn import io
 from pinn.report import interior_terms
 from pinn.studies.grid import (
+    DIVERGED,
     SUMMARY,
     TABLE,
     Panel,
@@ -64,8 +68,11 @@ POWER_TRIALS = 20000
 POWER_SEED = 20261202
 """Monte Carlo trials (fixed seed) of ``separation_power``."""
 
-FULL = "full-sobol"
-"""The full-batch arm the others are compared with."""
+DENSITY_FORMAT = "pinn-density-2"
+"""The layout of study.h5 (2: budgets in run names, ``run`` and ``kind`` columns, diverged runs apart)."""
+
+LEFT_OUT = (DIVERGED, "failed")
+"""Statuses of runs left out of their cell."""
 
 RULES = {
     "fem mesh": "the FEM mesh's Gauss rule (no sampling noise)",
@@ -76,35 +83,43 @@ RULES = {
 
 @dataclass(frozen=True)
 class Spread:
-    """A cell's figure over its seeds: geometric mean, min, max and how many finite values."""
+    """A cell's figure over its seeds: geometric mean, min, max, how many finite values and of how many runs."""
 
     mean: float
     low: float
     high: float
     count: int
+    runs: int
+
+    @property
+    def complete(self) -> bool:
+        """Every run of the cell has a value."""
+        return 0 < self.count == self.runs
 
     def __str__(self) -> str:
         if self.count == 0:
             return "—"
-        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
+        missing = "" if self.complete else f" ({self.count} of {self.runs} seeds)"
+        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]{missing}"
 
     def separates_from(self, other: Spread) -> bool:
-        return self.count > 0 and other.count > 0 and (self.high < other.low or other.high < self.low)
+        """Both cells complete and their ranges disjoint."""
+        return self.complete and other.complete and (self.high < other.low or other.high < self.low)
 
 
 def spread(values: Sequence[float]) -> Spread:
     """Geometric mean and range of the positive finite ``values`` (NaN and a count of 0 when there are none)."""
     kept = [v for v in values if math.isfinite(v) and v > 0]
     if not kept:
-        return Spread(NAN, NAN, NAN, 0)
-    return Spread(float(np.exp(np.mean(np.log(kept)))), min(kept), max(kept), len(kept))
+        return Spread(NAN, NAN, NAN, 0, len(values))
+    return Spread(float(np.exp(np.mean(np.log(kept)))), min(kept), max(kept), len(kept), len(values))
 
 
 def by_cell(rows: Sequence[dict], value: Callable[[dict], float]) -> dict[tuple[str, int], Spread]:
-    """``{(arm, batch): Spread of value(row) over the cell's seeds}``."""
+    """``{(arm, batch): Spread of value(row) over the cell's seeds}``, runs of LEFT_OUT statuses counted as missing."""
     cells: dict[tuple[str, int], list[float]] = {}
     for r in rows:
-        cells.setdefault((r["arm"], r["batch"]), []).append(value(r))
+        cells.setdefault((r["arm"], r["batch"]), []).append(NAN if r["status"] in LEFT_OUT else value(r))
     return {key: spread(values) for key, values in cells.items()}
 
 
@@ -113,7 +128,7 @@ def seed_spread(rows: Sequence[dict], field: str) -> float:
     groups: dict[tuple[str, int], list[float]] = {}
     for r in rows:
         v = r[f"rel_l2/{field}"]
-        if math.isfinite(v) and v > 0:
+        if r["status"] not in LEFT_OUT and math.isfinite(v) and v > 0:
             groups.setdefault((r["arm"], r["batch"]), []).append(math.log10(v))
     squares = sum(float(np.sum((np.array(g) - np.mean(g)) ** 2)) for g in groups.values())
     freedom = sum(len(g) - 1 for g in groups.values())
@@ -131,6 +146,18 @@ def separation_power(sd: float, seeds: int, ratio: float = 2.0) -> float:
     return float(np.mean((a.max(1) < b.min(1)) | (b.max(1) < a.min(1))))
 
 
+def selection_false_positive(sd: float, seeds: int, arms: int) -> float:
+    """The chance that, of ``arms`` cells identical to the full batch's (``seeds`` runs each, log10-normal with
+    spread ``sd``), the one of lowest geometric mean separates from it (POWER_TRIALS trials, fixed seed)."""
+    if not math.isfinite(sd) or seeds < 1 or arms < 1:
+        return NAN
+    generator = np.random.default_rng(POWER_SEED)
+    full = generator.normal(0.0, sd, (POWER_TRIALS, seeds))
+    others = generator.normal(0.0, sd, (POWER_TRIALS, arms, seeds))
+    best = others[np.arange(POWER_TRIALS), others.mean(2).argmin(1)]
+    return float(np.mean((full.max(1) < best.min(1)) | (best.max(1) < full.min(1))))
+
+
 def arms_of(rows: Sequence[dict]) -> list[str]:
     return list(dict.fromkeys(r["arm"] for r in rows))
 
@@ -139,24 +166,27 @@ def batches_of(rows: Sequence[dict]) -> list[int]:
     return sorted({r["batch"] for r in rows})
 
 
-def write_results(problem: Problem, rows: list[dict], settings: dict, out: Path) -> None:
-    """study.h5, study.md and the plots (module docstring)."""
+def full_arm(rows: Sequence[dict]) -> str | None:
+    """The full-batch arm the others are compared with: the study's first full arm without L-BFGS."""
+    return next((r["arm"] for r in rows if r["kind"] == "full" and not r["arm"].endswith("+lbfgs")), None)
+
+
+def write_results(problem: Problem, rows: list[dict], settings: dict, out: Path, trials: Sequence[dict] = ()) -> None:
+    """study.h5, study.md and the plots (module docstring); ``trials`` are the budgets ``until_converged`` tried
+    (``pinn.studies.density.converged_budgets``)."""
     columns = {key: [row[key] for row in rows] for key in rows[0] if key != "_history"}
     for row in rows:
         if row["_history"] is not None:
-            columns.update(history_columns(run_name(row), row["_history"]))
-    write_columns(out / TABLE, columns, {"problem": problem.name, "params": problem.params, "settings": settings})
-    io.write_text(out / SUMMARY, study_markdown(problem, rows, settings))
+            columns.update(history_columns(row["run"], row["_history"]))
+    attrs = {"format": DENSITY_FORMAT, "problem": problem.name, "params": problem.params, "settings": settings}
+    write_columns(out / TABLE, columns, attrs)
+    io.write_text(out / SUMMARY, study_markdown(problem, rows, settings, trials))
     plot_panels(out / plot_file("error"), error_panels(problem, rows), columns=len(batches_of(rows)))
     plot_panels(out / plot_file("gap"), gap_panels(problem, rows))
     plot_panels(out / plot_file("memory"), memory_panels(problem, rows))
     plot_panels(out / plot_file("curves"), curve_panels(problem, rows), columns=len(batches_of(rows)))
     plot_panels(out / plot_file("noise"), noise_panels(problem, rows))
     plot_panels(out / plot_file("cost"), cost_panels(rows))
-
-
-def run_name(row: dict) -> str:
-    return f"{row['arm']}-b{row['batch']}-s{row['seed']}"
 
 
 def history_columns(name: str, history: dict) -> dict[str, list]:
@@ -186,7 +216,7 @@ def gap(row: dict, term: str) -> float:
     return ratio(row[f"fresh_loss/{term}"], row[f"pool_loss/{term}"])
 
 
-def study_markdown(problem: Problem, rows: list[dict], settings: dict) -> str:
+def study_markdown(problem: Problem, rows: list[dict], settings: dict, trials: Sequence[dict] = ()) -> str:
     """study.md (module docstring)."""
     seeds = sorted({r["seed"] for r in rows})
     shared = ", ".join(f"{k}={v}" for k, v in settings.items())
@@ -199,11 +229,14 @@ def study_markdown(problem: Problem, rows: list[dict], settings: dict) -> str:
         "seeds, and two cells separate when their ranges are disjoint. Memory is the peak of tensor memory in "
         "training (model, optimizer state, pools and a step, counted by torch's allocator).\n",
     ]
+    wall_s = settings.get("wall_s")
+    equal = f"equal wall time ({wall_s:g} s of Adam steps each)" if wall_s else "equal steps"
     for field in problem.fields:
-        parts += [f"\n## Relative L2 error of {field} at equal steps\n\n", error_table(rows, field)]
-    parts += ["\n## Minibatching against full batch, equal steps and memory\n\n", versus_full(problem, rows)]
-    parts += ["\n## Convergence of the full-batch arm\n\n", convergence_table(problem, rows)]
-    parts += ["\n## Equal wall time\n\n", wall_time_table(problem, rows)]
+        parts += [f"\n## Relative L2 error of {field} at {equal}\n\n", error_table(rows, field)]
+        if wall_s:
+            parts += [best_batches(rows, field)]
+    parts += [f"\n## Minibatching against full batch, {equal} and memory\n\n", versus_full(problem, rows)]
+    parts += ["\n## Convergence of the full-batch arm\n\n", convergence_table(problem, rows, trials)]
     terms = [t.name for t in interior_terms(problem)]
     for term in terms:
         parts += [
@@ -227,39 +260,47 @@ def error_table(rows: Sequence[dict], field: str) -> str:
     return cell_table(rows, by_cell(rows, lambda r: r[f"rel_l2/{field}"]))
 
 
-def best_against_full(
-    cells: dict[tuple[str, int], Spread], batch: int, lbfgs: bool
-) -> tuple[str, Spread, str, Spread] | None:
-    """The full-batch arm at ``batch`` (``full-sobol``, or ``full-sobol+lbfgs`` with ``lbfgs``) and the best
-    other arm of the same optimizer schedule (lowest geometric mean); None when either is missing."""
-    full = FULL + ("+lbfgs" if lbfgs else "")
+def best_against_full(cells: dict[tuple[str, int], Spread], full: str, batch: int) -> tuple[Spread, str, Spread] | None:
+    """The full-batch arm ``full`` at ``batch`` and the best other Adam-only arm there (lowest geometric mean
+    of a complete cell); None when either is missing."""
     others = [
         (s.mean, arm)
         for (arm, b), s in cells.items()
-        if b == batch and arm != full and arm.endswith("+lbfgs") == lbfgs and s.count
+        if b == batch and arm != full and not arm.endswith("+lbfgs") and s.complete
     ]
     if (full, batch) not in cells or not cells[(full, batch)].count or not others:
         return None
     best = min(others)[1]
-    return full, cells[(full, batch)], best, cells[(best, batch)]
+    return cells[(full, batch)], best, cells[(best, batch)]
 
 
 def versus_full(problem: Problem, rows: Sequence[dict]) -> str:
-    """Per field, schedule and batch: the full-batch arm, the best other arm, their ratio and whether they separate."""
+    """Per field and batch: the full-batch arm, the best other arm (Adam against Adam), their ratio, whether they
+    separate, and the full batch with L-BFGS where the study has it."""
+    full = full_arm(rows)
     table = []
     for field in problem.fields:
         cells = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
-        for lbfgs in (False, True):
-            for batch in batches_of(rows):
-                found = best_against_full(cells, batch, lbfgs)
-                if found is None:
-                    continue
-                full, full_error, best, best_error = found
-                separate = "yes" if full_error.separates_from(best_error) else "no"
-                ratio = full_error.mean / best_error.mean
-                table.append([field, batch, full, str(full_error), best, str(best_error), ratio, separate])
-    headers = ["field", "batch", "full batch", "its error", "best other arm", "its error", "full / best", "separate"]
-    return markdown_table(headers, table) if table else f"No cell of {FULL} to compare with.\n"
+        for batch in batches_of(rows):
+            found = best_against_full(cells, full, batch)
+            if found is None:
+                continue
+            full_error, best, best_error = found
+            separate = "yes" if full_error.separates_from(best_error) else "no"
+            lbfgs = cells.get((f"{full}+lbfgs", batch), spread([]))
+            table.append(
+                [field, batch, str(full_error), best, str(best_error), ratio(full_error.mean, best_error.mean)]
+                + [separate, str(lbfgs)]
+            )
+    headers = ["field", "batch", f"{full}", "best other arm", "its error", "full / best", "separate"]
+    headers += [f"{full}+lbfgs"]
+    if not table:
+        return "No full-batch cell to compare with.\n"
+    note = (
+        "Every arm here takes Adam steps only, the same for all; L-BFGS needs one fixed loss, so only the full "
+        "batch has it at its memory, in the last column.\n\n"
+    )
+    return note + markdown_table(headers, table)
 
 
 def history_errors(row: dict, field: str) -> tuple[list[int], list[float], list[float]]:
@@ -280,50 +321,54 @@ def error_at(row: dict, field: str, step: int) -> float:
     return before[-1] if before else NAN
 
 
-def convergence_table(problem: Problem, rows: Sequence[dict]) -> str:
-    """The full-batch arm's error at half, three quarters and all of its Adam steps, and end / half."""
+def end_over_half(rows: Sequence[dict], field: str) -> float:
+    """The geometric mean over ``rows`` (runs of one cell) of the error of ``field`` at the end of their Adam steps
+    over that at half of them (the solver's evaluations); NaN when no run has both."""
+    runs = [r for r in rows if r["status"] not in LEFT_OUT and r["_history"] is not None]
+    half = spread([error_at(r, field, r["steps"] // 2) for r in runs])
+    end = spread([error_at(r, field, r["steps"]) for r in runs])
+    return ratio(end.mean, half.mean) if half.complete and end.complete else NAN
+
+
+def convergence_table(problem: Problem, rows: Sequence[dict], trials: Sequence[dict] = ()) -> str:
+    """The full-batch arm's error at half, three quarters and all of its Adam steps, and end / half: at every
+    budget ``until_converged`` tried, or at the study's budget."""
+    full = full_arm(rows)
+    if trials:
+        cells = [(t["rows"], t["converged"]) for t in trials]
+    else:
+        cells = [([r for r in rows if r["arm"] == full and r["batch"] == b], None) for b in batches_of(rows)]
     table = []
     for field in problem.fields:
-        for batch in batches_of(rows):
-            runs = [r for r in rows if r["arm"] == FULL and r["batch"] == batch and r["_history"] is not None]
+        for runs, converged in cells:
+            runs = [r for r in runs if r["_history"] is not None]
             if not runs:
                 continue
-            steps = runs[0]["steps"]
-            at = [spread([error_at(r, field, int(steps * f)) for r in runs]) for f in (0.5, 0.75, 1.0)]
-            table.append([field, batch, *map(str, at), ratio(at[2].mean, at[0].mean)])
-    headers = ["field", "batch", "error at ½ of the steps", "at ¾", "at the end", "end / half"]
+            kept = [r for r in runs if r["status"] not in LEFT_OUT]
+            at = [spread([error_at(r, field, int(r["steps"] * f)) for r in kept]) for f in (0.5, 0.75, 1.0)]
+            steps = max(r["steps"] for r in runs)
+            line = [field, runs[0]["batch"], steps, *map(str, at), end_over_half(runs, field)]
+            table.append(line + ([] if converged is None else ["yes" if converged else "no"]))
+    headers = ["field", "batch", "Adam steps", "error at ½ of the steps", "at ¾", "at the end", "end / half"]
+    headers += ["converged"] if trials else []
     note = (
-        "Errors of the solver's evaluations during training (its fixed Sobol' evaluation points), geometric mean "
-        "[min, max] over seeds. An end / half ratio near 1 means the error had stopped falling.\n\n"
+        f"{full}: errors of the solver's evaluations during training (its fixed Sobol' evaluation points), geometric "
+        "mean [min, max] over seeds. An end / half ratio near 1 means the error had stopped falling"
+        + (" (converged: at least 0.9, every field)" if trials else "")
+        + ".\n\n"
     )
-    return note + markdown_table(headers, table) if table else f"No {FULL} runs with a history.\n"
+    return note + markdown_table(headers, table) if table else "No full-batch runs with a history.\n"
 
 
-def wall_time_table(problem: Problem, rows: Sequence[dict]) -> str:
-    """Every arm × batch at the wall time of the shortest run: its error then, and the best batch per arm."""
-    walls = [history_errors(r, problem.fields[0])[1] for r in rows if r["_history"] is not None]
-    finals = [w[-1] for w in walls if w]
-    if not finals:
-        return "No histories.\n"
-    budget = min(finals)
-    field = problem.fields[0]
-
-    def at_time(r: dict) -> float:
-        _, wall, errors = history_errors(r, field)
-        before = [e for w, e in zip(wall, errors) if w <= budget]
-        return before[-1] if before else NAN
-
-    cells = by_cell(rows, at_time)
+def best_batches(rows: Sequence[dict], field: str) -> str:
+    """The batch of lowest error per arm (equal wall time: which batch size is best in the same time)."""
+    cells = by_cell(rows, lambda r: r[f"rel_l2/{field}"])
     best = []
     for arm in arms_of(rows):
         candidates = [(s.mean, b) for (a, b), s in cells.items() if a == arm and s.count]
         if candidates:
             best.append(f"{arm}: batch {min(candidates)[1]}")
-    note = (
-        f"Error of {field} (the solver's evaluations) at {budget:.3g} s of training, the length of the shortest run, "
-        f"whatever the steps each run had taken by then. Best batch per arm: {'; '.join(best)}.\n\n"
-    )
-    return note + cell_table(rows, cells)
+    return f"\nBest batch of each arm for {field} in the same wall time: {'; '.join(best)}.\n"
 
 
 def points_needed(problem: Problem, rows: Sequence[dict]) -> str:
@@ -333,7 +378,7 @@ def points_needed(problem: Problem, rows: Sequence[dict]) -> str:
         cells = by_cell(rows, lambda r, f=field: r[f"rel_l2/{f}"])
         distinct = by_cell(rows, lambda r: float(r["distinct_points"]))
         for threshold in THRESHOLDS:
-            met = [(arm, b) for (arm, b), s in cells.items() if s.count and s.high <= threshold]
+            met = [(arm, b) for (arm, b), s in cells.items() if s.complete and s.high <= threshold]
             if not met:
                 table.append([field, threshold, "not reached", "—", "not reached", "—"])
                 continue
@@ -355,14 +400,16 @@ def points_needed(problem: Problem, rows: Sequence[dict]) -> str:
 
 def power_text(problem: Problem, rows: Sequence[dict]) -> str:
     seeds = len({r["seed"] for r in rows})
+    others = len([a for a in arms_of(rows) if a != full_arm(rows) and not a.endswith("+lbfgs")])
     lines = []
     for field in problem.fields:
         sd = seed_spread(rows, field)
         lines.append(
             f"- {field}: the seeds' pooled standard deviation of log10 error is {sd:.3g} ({10**sd:.3g}× in error); "
-            f"with {seeds} seeds a cell ranges separate from one with twice its error with probability "
+            f"with {seeds} seeds a cell's range separates from one with twice its error with probability "
             f"{separation_power(sd, seeds):.2f}, and from an identical one with probability "
-            f"{separation_power(sd, seeds, 1.0):.2f}."
+            f"{separation_power(sd, seeds, 1.0):.2f}; the best of {others} arms no different from the full batch "
+            f"separates from it with probability {selection_false_positive(sd, seeds, others):.2f}."
         )
     return "\n".join(lines) + "\n"
 
